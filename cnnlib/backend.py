@@ -40,8 +40,7 @@ def check_array(x, name: str, fn: str):
     """Raise TypeError unless `x` is an array (NumPy, torch, or any Array API array)."""
     if not is_array_api_obj(x) or isinstance(x, np.generic):
         raise TypeError(
-            f"{fn}: {name} must be an array (numpy.ndarray or torch.Tensor), "
-            f"got {type(x).__name__}"
+            f"{fn}: {name} must be an array (numpy.ndarray or torch.Tensor), got {type(x).__name__}"
         )
     return x
 

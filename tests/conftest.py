@@ -1,5 +1,4 @@
 import pytest
-
 from helpers import BACKENDS, cuda_available, torch
 
 

@@ -118,7 +118,5 @@ def check_op(
             continue
         assert_same_library(got, backend)
         assert tuple(got.shape) == tuple(want.shape), f"gradient {k} shape"
-        np.testing.assert_allclose(
-            to_numpy(got), want.numpy(), rtol, atol, err_msg=f"gradient {k}"
-        )
+        np.testing.assert_allclose(to_numpy(got), want.numpy(), rtol, atol, err_msg=f"gradient {k}")
     return to_numpy(out)
