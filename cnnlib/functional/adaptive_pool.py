@@ -1,0 +1,211 @@
+"""Adaptive pooling: choose the output size, let the windows follow.
+
+Instead of a kernel and a stride, adaptive pooling takes the output size (out_h, out_w)
+and splits the input into out_h x out_w bins with torch's bin edges::
+
+    start_i = floor(i * H / out_h)        end_i = ceil((i + 1) * H / out_h)
+
+Neighbouring bins may overlap by one row when H is not a multiple of out_h. With
+``output_size=1`` this is global average (or max) pooling; several output sizes
+concatenated give spatial pyramid pooling.
+
+Bins have different sizes, so the vectorised version pads each bin to the largest
+bin size k by repeating its last index, gathers all bins at once with ``xp.take``
+into an (N, C, out_h, out_w, kh, kw) block and masks the repeated entries out. The
+backward pass adds each bin's gradient back onto its rows and columns, one slice per
+bin along each axis.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from array_api_compat import array_namespace, device
+
+from cnnlib.backend import asarray_like
+from cnnlib.functional.pool import _check_input, _window_max
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_forward",
+    "adaptive_max_pool2d_backward",
+    "adaptive_bins",
+]
+
+
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """torch's bins [start, end) that split `size` positions into `out` bins.
+
+    >>> adaptive_bins(5, 3)
+    [(0, 2), (1, 4), (3, 5)]
+    """
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def _output_size(output_size, shape, fn):
+    """`output_size` as (out_h, out_w); None entries keep the input size."""
+    if isinstance(output_size, bool) or not isinstance(output_size, (int, tuple, list)):
+        raise TypeError(
+            f"{fn}: output_size must be an int or a pair of ints (None keeps the input size), "
+            f"got {output_size!r}"
+        )
+    pair = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(pair) != 2:
+        raise ValueError(f"{fn}: output_size must have 2 entries (out_h, out_w), got {pair!r}")
+    sizes = []
+    for value, dim in zip(pair, shape[-2:]):
+        if value is None:
+            value = dim
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{fn}: output_size entries must be ints or None, got {pair!r}")
+        if value < 1:
+            raise ValueError(f"{fn}: output_size must be >= 1, got {pair!r}")
+        sizes.append(value)
+    return tuple(sizes)
+
+
+class AdaptivePoolCache(NamedTuple):
+    """What the backward pass needs.
+
+    route : (N or 1, C or 1, out_h, out_w, kh, kw) bool, which gathered entries get a
+        gradient: the real (not repeated) ones for the average, the maximum for the max
+    divisor : (out_h, out_w) bin sizes for the average, None for the max
+    bins : ([(start, end)] * out_h, [(start, end)] * out_w), torch's bin edges
+    unbatched : whether the input was (C, H, W)
+    """
+
+    route: object
+    divisor: object
+    bins: tuple
+    input_size: tuple
+    unbatched: bool
+
+
+def _gather(x, xp, output_size):
+    """All bins of x (N, C, H, W) as (N, C, out_h, out_w, kh, kw), each padded to the
+    largest bin (kh, kw) by repeating its last row and column.
+
+    Returns the block, the (out_h, out_w, kh, kw) mask of real entries, the
+    (out_h, out_w) bin sizes and the bin edges along both axes.
+    """
+    n, c, h, w = x.shape
+    index, real, edges = [], [], []
+    for size, out in zip((h, w), output_size):
+        bins = adaptive_bins(size, out)
+        k = max(e - s for s, e in bins)
+        index.append(
+            asarray_like([min(s + j, e - 1) for s, e in bins for j in range(k)], x, xp.int64)
+        )
+        real.append([[s + j < e for j in range(k)] for s, e in bins])
+        edges.append(bins)
+    (oh, ow), (kh, kw) = output_size, (len(real[0][0]), len(real[1][0]))
+    g = xp.take(xp.take(x, index[0], axis=2), index[1], axis=3)  # (N, C, oh*kh, ow*kw)
+    g = xp.permute_dims(xp.reshape(g, (n, c, oh, kh, ow, kw)), (0, 1, 2, 4, 3, 5))
+    mask = [[[[a and b for b in rw] for a in rh] for rw in real[1]] for rh in real[0]]
+    sizes = [[sum(rh) * sum(rw) for rw in real[1]] for rh in real[0]]
+    return g, asarray_like(mask, x, xp.bool), asarray_like(sizes, x), tuple(edges)
+
+
+def _finish(a, unbatched):
+    return a[0, ...] if unbatched else a
+
+
+def _backward(dout, cache: AdaptivePoolCache):
+    """Send dout (divided by the bin size for the average) to the routed entries of
+    every bin and add the bins back onto the input (N, C, H, W)."""
+    xp = array_namespace(cache.route)
+    dout = dout[None, ...] if cache.unbatched else dout
+    share = dout if cache.divisor is None else dout / cache.divisor
+    dbins = xp.where(cache.route, share[..., None, None], xp.zeros_like(share)[..., None, None])
+    n, c, oh, ow, kh, kw = dbins.shape
+    (h, w), (bins_h, bins_w) = cache.input_size, cache.bins
+    # (N, C, oh, ow, kh, kw) -> (N, C, oh*kh, ow*kw): bin (i, j) is block (i, j)
+    dg = xp.reshape(xp.permute_dims(dbins, (0, 1, 2, 4, 3, 5)), (n, c, oh * kh, ow * kw))
+    drows = xp.zeros((n, c, oh * kh, w), dtype=dg.dtype, device=device(dg))
+    for j, (s, e) in enumerate(bins_w):  # the repeated columns carry no gradient
+        drows[..., s:e] += dg[..., j * kw : j * kw + e - s]
+    dx = xp.zeros((n, c, h, w), dtype=dg.dtype, device=device(dg))
+    for i, (s, e) in enumerate(bins_h):
+        dx[..., s:e, :] += drows[..., i * kh : i * kh + e - s, :]
+    return _finish(dx, cache.unbatched)
+
+
+def adaptive_avg_pool2d_forward(input, output_size):
+    """Adaptive average pooling, keeping a cache for the backward pass.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (C, H, W) floating-point array
+    output_size : int or (out_h, out_w); a None entry keeps that input size
+
+    Returns
+    -------
+    out : (N, C, out_h, out_w), each entry the mean of its bin
+    cache : AdaptivePoolCache
+    """
+    fn = "adaptive_avg_pool2d"
+    xp, x, unbatched = _check_input(input, fn)
+    g, real, sizes, bins = _gather(x, xp, _output_size(output_size, x.shape, fn))
+    out = xp.sum(xp.where(real, g, xp.zeros_like(g)), axis=(-2, -1)) / sizes
+    cache = AdaptivePoolCache(real, sizes, bins, tuple(x.shape[-2:]), unbatched)
+    return _finish(out, unbatched), cache
+
+
+def adaptive_avg_pool2d_backward(dout, cache: AdaptivePoolCache):
+    """Gradient of `adaptive_avg_pool2d`: each bin spreads dout/|bin| over its pixels.
+
+    dout : (N, C, out_h, out_w) (or (C, out_h, out_w)) -> dx : (N, C, H, W)
+    """
+    return _backward(dout, cache)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Adaptive average pooling (torch.nn.functional.adaptive_avg_pool2d).
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, out_h, out_w); output_size=1 is
+    global average pooling.
+    """
+    return adaptive_avg_pool2d_forward(input, output_size)[0]
+
+
+def adaptive_max_pool2d_forward(input, output_size):
+    """Adaptive max pooling, keeping a cache for the backward pass.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (C, H, W) floating-point array
+    output_size : int or (out_h, out_w); a None entry keeps that input size
+
+    Returns
+    -------
+    out : (N, C, out_h, out_w), each entry the maximum of its bin; like torch, the first
+        maximum in row-major order wins a tie, and the last NaN wins over numbers
+    cache : AdaptivePoolCache
+    """
+    fn = "adaptive_max_pool2d"
+    xp, x, unbatched = _check_input(input, fn)
+    g, real, _, bins = _gather(x, xp, _output_size(output_size, x.shape, fn))
+    # repeated entries come after the real ones, so the first maximum is a real one
+    out, route = _window_max(g, xp, real=real)
+    cache = AdaptivePoolCache(route, None, bins, tuple(x.shape[-2:]), unbatched)
+    return _finish(out, unbatched), cache
+
+
+def adaptive_max_pool2d_backward(dout, cache: AdaptivePoolCache):
+    """Gradient of `adaptive_max_pool2d`: each bin sends dout to its maximum.
+
+    dout : (N, C, out_h, out_w) (or (C, out_h, out_w)) -> dx : (N, C, H, W); an input
+    that is the maximum of two overlapping bins collects both gradients.
+    """
+    return _backward(dout, cache)
+
+
+def adaptive_max_pool2d(input, output_size):
+    """Adaptive max pooling (torch.nn.functional.adaptive_max_pool2d, without indices).
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, out_h, out_w)
+    """
+    return adaptive_max_pool2d_forward(input, output_size)[0]

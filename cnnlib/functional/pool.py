@@ -1,0 +1,380 @@
+"""Max and average pooling over sliding windows.
+
+Pooling slides a (kH, kW) window over each channel separately and keeps one number
+per window: the largest (max pooling) or the mean (average pooling). It has no
+weights, so its backward pass only routes the upstream gradient back to the inputs:
+max pooling sends each window's gradient to the position of its maximum, average
+pooling spreads it evenly over the window.
+
+The output size along each axis is torch's::
+
+    H_out = floor((H + 2p - d(k-1) - 1) / s) + 1        (ceil instead of floor with
+                                                         ceil_mode=True)
+
+where ceil_mode drops a last window that would start in the right padding. The
+vectorised versions pad the input (-inf for max, 0 for average), take all windows as
+one (N, C, H_out, W_out, kH, kW) view, and reduce the last two axes; the backward pass
+scatters window gradients back with the adjoint `scatter_add_windows`. The `_naive`
+versions spell the same thing out with loops, for reading.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from cnnlib.backend import asarray_like, namespace, to_numpy
+from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
+
+__all__ = [
+    "pool_output_size",
+    "max_pool2d",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_naive",
+    "avg_pool2d",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "avg_pool2d_naive",
+]
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _check_input(input, fn):
+    """(xp, input as (N, C, H, W), whether it was unbatched (C, H, W))."""
+    xp = namespace(input, names=["input"], fn=fn)
+    if input.ndim not in (3, 4):
+        raise ValueError(
+            f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(input.shape)}"
+        )
+    if not xp.isdtype(input.dtype, "real floating"):
+        raise TypeError(
+            f"{fn}: input must have a floating-point dtype, got {input.dtype}; "
+            "convert it first (e.g. x.astype(np.float32))"
+        )
+    unbatched = input.ndim == 3
+    return xp, (input[None, ...] if unbatched else input), unbatched
+
+
+def _pair(value, name, fn, minimum):
+    """An int or a pair of ints as (h, w), each >= minimum."""
+    pair = (value, value) if isinstance(value, int) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+    ):
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(pair)
+
+
+def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=False) -> int:
+    """Windows along one axis: floor((size + 2p - d(k-1) - 1)/s) + 1, or ceil in ceil_mode.
+
+    In ceil_mode the last window must start inside the input or the left padding
+    (torch's rule), otherwise it is dropped.
+    """
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+class _Geometry(NamedTuple):
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    out: tuple  # (H_out, W_out)
+    pad: tuple  # (top, bottom, left, right): bottom/right grow in ceil_mode
+
+
+def _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _pair(kernel_size, "kernel_size", fn, 1)
+    s = k if stride is None or stride == () or stride == [] else _pair(stride, "stride", fn, 1)
+    p = _pair(padding, "padding", fn, 0)
+    d = _pair(dilation, "dilation", fn, 1)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(
+            f"{fn}: padding must be at most half the kernel size, got padding={p} "
+            f"for kernel_size={k}"
+        )
+    size = tuple(x.shape[-2:])
+    out = tuple(pool_output_size(*a, ceil_mode) for a in zip(size, k, s, p, d))
+    if min(out) < 1:
+        raise ValueError(
+            f"{fn}: the window (kernel_size={k}, dilation={d}, so {d[0] * (k[0] - 1) + 1}x"
+            f"{d[1] * (k[1] - 1) + 1} input pixels) is larger than the padded input "
+            f"{size[0] + 2 * p[0]}x{size[1] + 2 * p[1]} (input shape {tuple(x.shape)}, "
+            f"padding={p}); the output would be {out[0]}x{out[1]}"
+        )
+    # ceil_mode may need a last, partly outside window: pad the far side enough for it
+    extra = [
+        max(0, (o - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi))
+        for o, si, di, ki, n, pi in zip(out, s, d, k, size, p)
+    ]
+    pad = (p[0], p[0] + extra[0], p[1], p[1] + extra[1])
+    return _Geometry(k, s, p, d, out, pad)
+
+
+def _crop(dpadded, pad):
+    """Drop the padding again: (N, C, H + top + bottom, W + left + right) -> (N, C, H, W)."""
+    top, bottom, left, right = pad
+    h, w = dpadded.shape[-2], dpadded.shape[-1]
+    return dpadded[..., top : h - bottom, left : w - right]
+
+
+def _finish(a, unbatched):
+    return a[0, ...] if unbatched else a
+
+
+def _window_max(windows, xp, first_valid=None, real=None):
+    """Maximum of each window and where it is, with torch's tie rules.
+
+    windows : (N, C, OH, OW, kH, kW)
+    first_valid : (OH, OW) flat index of each window's first tap inside the input
+        (-1 when there is none); it wins where the maximum is -inf, tied by the padding
+    real : (OH, OW, kH, kW) bool, the entries that may hold the last NaN (default all)
+    returns : out (N, C, OH, OW), route (N, C, OH, OW, kH, kW) bool, True at the maximum
+
+    Like torch's kernels: the first maximum in row-major order wins a tie, and a
+    window holding NaNs outputs NaN and sends its gradient to the last NaN.
+    """
+    n, c, oh, ow, kh, kw = windows.shape
+    flat = xp.reshape(windows, (n, c, oh, ow, kh * kw))
+    out = xp.max(flat, axis=-1)
+    arg = xp.argmax(flat, axis=-1)
+    if first_valid is not None:
+        arg = xp.where(out == -math.inf, first_valid, arg)
+    isnan = xp.isnan(out)
+    if xp.any(isnan):
+        nans = xp.isnan(windows) if real is None else xp.isnan(windows) & real
+        nans = xp.reshape(nans, (n, c, oh, ow, kh * kw))
+        last = (kh * kw - 1) - xp.argmax(xp.astype(xp.flip(nans, axis=-1), xp.int8), axis=-1)
+        arg = xp.where(isnan, last, arg)
+    taps = asarray_like(list(range(kh * kw)), out, xp.int64)
+    return out, xp.reshape(taps == arg[..., None], (n, c, oh, ow, kh, kw))
+
+
+# ---------------------------------------------------------------- max pooling
+
+
+class MaxPool2dCache(NamedTuple):
+    """route : (N, C, H_out, W_out, kH, kW) bool, True where each window's maximum was.
+    input_size : (H + top + bottom, W + left + right), the padded input size."""
+
+    route: object
+    input_size: tuple
+    geometry: _Geometry
+    unbatched: bool
+
+
+def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling, keeping a cache for the backward pass.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (C, H, W) floating-point array
+    kernel_size, stride, padding, dilation : int or (h, w); stride defaults to kernel_size,
+        padding (implicit -inf) must be at most kernel_size // 2
+    ceil_mode : round the output size up instead of down
+
+    Returns
+    -------
+    out : (N, C, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
+    cache : MaxPool2dCache
+    """
+    fn = "max_pool2d"
+    xp, x, unbatched = _check_input(input, fn)
+    g = _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode)
+    xpad = pad2d(x, g.pad, value=-math.inf)
+    windows = sliding_windows(xpad, g.kernel, g.stride, g.dilation)
+    out, route = _window_max(windows, xp, _first_valid(x, g))
+    cache = MaxPool2dCache(route, tuple(xpad.shape[-2:]), g, unbatched)
+    return _finish(out, unbatched), cache
+
+
+def _first_valid(x, g):
+    """(H_out, W_out): flat index of the first window tap that lies inside the input."""
+    firsts = []
+    for o, s, p, d, k, n in zip(g.out, g.stride, g.padding, g.dilation, g.kernel, x.shape[-2:]):
+        taps = [[j for j in range(k) if 0 <= i * s - p + j * d < n] for i in range(o)]
+        firsts.append([t[0] if t else None for t in taps])
+    kw = g.kernel[1]
+    grid = [[-1 if a is None or b is None else a * kw + b for b in firsts[1]] for a in firsts[0]]
+    return asarray_like(grid, x, dtype=namespace(x).int64)
+
+
+def max_pool2d_backward(dout, cache: MaxPool2dCache):
+    """Gradient of `max_pool2d`: each window's dout goes to the position of its maximum.
+
+    dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W); an input
+    that is the maximum of several overlapping windows collects all their gradients.
+    """
+    g = cache.geometry
+    dout = dout[None, ...] if cache.unbatched else dout
+    xp = namespace(dout, names=["dout"], fn="max_pool2d_backward")
+    dout = dout[..., None, None]
+    dwindows = xp.where(cache.route, dout, xp.zeros_like(dout))
+    dpadded = scatter_add_windows(dwindows, cache.input_size, g.stride, g.dilation)
+    return _finish(_crop(dpadded, g.pad), cache.unbatched)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling (torch.nn.functional.max_pool2d, without return_indices).
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out) with
+    H_out = floor((H + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1.
+    """
+    return max_pool2d_forward(input, kernel_size, stride, padding, dilation, ceil_mode)[0]
+
+
+# ---------------------------------------------------------------- average pooling
+
+
+class AvgPool2dCache(NamedTuple):
+    """divisor : (H_out, W_out) how many pixels each window's sum was divided by.
+    input_size : (H + top + bottom, W + left + right), the padded input size."""
+
+    divisor: object
+    input_size: tuple
+    geometry: _Geometry
+    unbatched: bool
+
+
+def _divisor(x, g, count_include_pad):
+    """(H_out, W_out): torch's divisor, separable into a row count times a column count.
+
+    count_include_pad=True counts the zero padding but not what ceil_mode adds beyond
+    it; count_include_pad=False counts only the pixels inside the input.
+    """
+    counts = []
+    for o, s, p, k, n in zip(g.out, g.stride, g.padding, g.kernel, x.shape[-2:]):
+        starts = [i * s - p for i in range(o)]
+        ends = [min(a + k, n + p) for a in starts]
+        if count_include_pad:
+            counts.append([e - a for a, e in zip(starts, ends)])
+        else:
+            counts.append([min(e, n) - max(a, 0) for a, e in zip(starts, ends)])
+    return asarray_like([[a * b for b in counts[1]] for a in counts[0]], x)
+
+
+def avg_pool2d_forward(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """Average pooling, keeping a cache for the backward pass.
+
+    Parameters
+    ----------
+    input : (N, C, H, W) or (C, H, W) floating-point array
+    kernel_size, stride, padding : int or (h, w); stride defaults to kernel_size,
+        padding (implicit zeros) must be at most kernel_size // 2
+    ceil_mode : round the output size up instead of down
+    count_include_pad : divide by the window size including the zero padding
+
+    Returns
+    -------
+    out : (N, C, H_out, W_out), H_out = floor((H + 2p - k)/s) + 1
+    cache : AvgPool2dCache
+    """
+    fn = "avg_pool2d"
+    xp, x, unbatched = _check_input(input, fn)
+    g = _geometry(x, fn, kernel_size, stride, padding, 1, ceil_mode)
+    xpad = pad2d(x, g.pad, value=0.0)
+    windows = sliding_windows(xpad, g.kernel, g.stride)
+    divisor = _divisor(x, g, count_include_pad)
+    out = xp.sum(windows, axis=(-2, -1)) / divisor
+    cache = AvgPool2dCache(divisor, tuple(xpad.shape[-2:]), g, unbatched)
+    return _finish(out, unbatched), cache
+
+
+def avg_pool2d_backward(dout, cache: AvgPool2dCache):
+    """Gradient of `avg_pool2d`: each window spreads dout / divisor over its pixels.
+
+    dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W)
+    """
+    g = cache.geometry
+    xp = namespace(dout, names=["dout"], fn="avg_pool2d_backward")
+    dout = dout[None, ...] if cache.unbatched else dout
+    share = (dout / cache.divisor)[..., None, None]
+    dwindows = xp.broadcast_to(share, tuple(share.shape[:4]) + tuple(g.kernel))
+    dpadded = scatter_add_windows(dwindows, cache.input_size, g.stride)
+    return _finish(_crop(dpadded, g.pad), cache.unbatched)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Average pooling (torch.nn.functional.avg_pool2d, without divisor_override).
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out) with
+    H_out = floor((H + 2*padding - kernel_size) / stride) + 1.
+    """
+    return avg_pool2d_forward(input, kernel_size, stride, padding, ceil_mode, count_include_pad)[0]
+
+
+# ---------------------------------------------------------------- loops, for reading
+
+
+def max_pool2d_naive(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """`max_pool2d` with explicit loops (forward only): the definition, slowly.
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out)
+    """
+    fn = "max_pool2d_naive"
+    _, x4, unbatched = _check_input(input, fn)
+    g = _geometry(x4, fn, kernel_size, stride, padding, dilation, ceil_mode)
+    x = to_numpy(x4)
+    n, c, h, w = x.shape
+    out = np.empty((n, c) + g.out, dtype=x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(g.out[0]):
+                for j in range(g.out[1]):
+                    best = -math.inf
+                    for p in range(g.kernel[0]):
+                        for q in range(g.kernel[1]):
+                            # input pixel under tap (p, q) of window (i, j)
+                            r = i * g.stride[0] - g.padding[0] + p * g.dilation[0]
+                            s = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
+                            if 0 <= r < h and 0 <= s < w and not x[b, ch, r, s] <= best:
+                                best = x[b, ch, r, s]  # `not <=` lets NaN win
+                    out[b, ch, i, j] = best
+    return asarray_like(_finish(out, unbatched), input)
+
+
+def avg_pool2d_naive(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """`avg_pool2d` with explicit loops (forward only): the definition, slowly.
+
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out)
+    """
+    fn = "avg_pool2d_naive"
+    _, x4, unbatched = _check_input(input, fn)
+    g = _geometry(x4, fn, kernel_size, stride, padding, 1, ceil_mode)
+    x = to_numpy(x4)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    out = np.empty((n, c) + g.out, dtype=x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(g.out[0]):
+                for j in range(g.out[1]):
+                    # the window's rows [r0, r1) and columns [s0, s1), clipped to the
+                    # padded input (ceil_mode may reach past it)
+                    r0, s0 = i * sh - ph, j * sw - pw
+                    r1, s1 = min(r0 + kh, h + ph), min(s0 + kw, w + pw)
+                    total, count = 0.0, 0
+                    for r in range(r0, r1):
+                        for s in range(s0, s1):
+                            inside = 0 <= r < h and 0 <= s < w
+                            total += x[b, ch, r, s] if inside else 0.0
+                            count += 1 if inside or count_include_pad else 0
+                    out[b, ch, i, j] = total / count
+    return asarray_like(_finish(out, unbatched), input)
