@@ -1,0 +1,38 @@
+"""Matplotlib helpers for the book. The core library never imports this package."""
+
+from cnnlib.viz.animation import (
+    ConvTrace,
+    animation_html,
+    conv_animation,
+    conv_step_figure,
+    conv_steps,
+)
+from cnnlib.viz.filtering import (
+    PADDING_MODES,
+    conv_output_size,
+    filter_image,
+    output_size_formula,
+    pad2d,
+)
+from cnnlib.viz.grids import draw_grid, show_matrices
+from cnnlib.viz.images import IMAGES, load_image, show_image, to_gray, to_png
+
+__all__ = [
+    "IMAGES",
+    "PADDING_MODES",
+    "ConvTrace",
+    "animation_html",
+    "conv_animation",
+    "conv_output_size",
+    "conv_step_figure",
+    "conv_steps",
+    "draw_grid",
+    "filter_image",
+    "load_image",
+    "output_size_formula",
+    "pad2d",
+    "show_image",
+    "show_matrices",
+    "to_gray",
+    "to_png",
+]

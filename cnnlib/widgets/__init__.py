@@ -1,0 +1,6 @@
+"""ipywidgets explorers for the book; each is a class with a ``.widget`` and plain methods."""
+
+from cnnlib.widgets.conv_stepper import ConvStepper
+from cnnlib.widgets.kernel_explorer import KernelExplorer
+
+__all__ = ["ConvStepper", "KernelExplorer"]
