@@ -89,6 +89,6 @@ def filter_image(
         kernel = kernel[::-1, ::-1]
     x = image[None] if image.ndim == 2 else image
     x = pad2d(x, padding, padding_mode)[:, None]  # (C, 1, H + 2p, W + 2p)
-    w = np.ascontiguousarray(kernel)[None, None]  # (1, 1, kH, kW)
+    w = kernel.copy()[None, None]  # (1, 1, kH, kW)
     out = np.asarray(F.conv2d(x, w, stride=stride, dilation=dilation))[:, 0]
     return out[0] if image.ndim == 2 else out

@@ -1,0 +1,122 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlib import viz
+
+TORCH_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    h=st.integers(6, 12),
+    w=st.integers(6, 12),
+    k=st.sampled_from([1, 3, 5]),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 3),
+    dilation=st.integers(1, 2),
+    mode=st.sampled_from(list(TORCH_MODES)),
+    convolution=st.booleans(),
+    seed=st.integers(0, 99),
+)
+def test_filter_image_matches_torch(h, w, k, stride, padding, dilation, mode, convolution, seed):
+    rng = np.random.default_rng(seed)
+    x, kern = rng.normal(size=(2, h, w)), rng.normal(size=(k, k))
+    out = viz.filter_image(x, kern, stride, padding, dilation, mode, convolution)
+    t = torch.from_numpy(x)[:, None]
+    t = TF.pad(t, (padding,) * 4, mode=TORCH_MODES[mode])
+    wk = torch.from_numpy((kern[::-1, ::-1] if convolution else kern).copy())
+    ref = TF.conv2d(t, wk[None, None], stride=stride, dilation=dilation)[:, 0].numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-7, atol=1e-12)
+    assert out.shape[1:] == (
+        viz.conv_output_size(h, k, stride, padding, dilation),
+        viz.conv_output_size(w, k, stride, padding, dilation),
+    )
+
+
+def test_worked_example_of_source_002():
+    x = np.array([[2, 5, 0, 1], [6, 7, 1, 2], [3, 0, 4, 0], [3, 9, 7, 4]])
+    k = np.array([[1, 0, 1], [-1, 1, 0], [0, 1, -1]])
+    np.testing.assert_array_equal(viz.filter_image(x, k), [[-1, 4], [6, 16]])
+
+
+def test_output_size_formula_uses_floor():
+    assert viz.conv_output_size(5, 3, stride=2) == 2
+    assert viz.conv_output_size(6, 3, stride=2) == 2  # (6 - 3)/2 + 1 = 2.5 -> 2
+    assert viz.conv_output_size(4, 3, padding=1) == 4
+    assert viz.conv_output_size(7, 3, dilation=2) == 3
+    assert viz.output_size_formula(6, 3, 2).endswith("= 2")
+
+
+def test_pad2d_modes_and_errors():
+    x = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(viz.pad2d(x, 1, "circular")[0, 1:4], x[-1])
+    np.testing.assert_array_equal(viz.pad2d(x, 1, "replicate")[0, 1:4], x[0])
+    np.testing.assert_array_equal(viz.pad2d(x, 1, "reflect")[0, 1:4], x[1])
+    assert viz.pad2d(x, 2).sum() == x.sum()
+    with pytest.raises(ValueError, match="reflect"):
+        viz.pad2d(x, 3, "reflect")
+    with pytest.raises(ValueError, match="unknown mode"):
+        viz.pad2d(x, 1, "mirror")
+
+
+def test_conv_steps_windows_follow_stride_padding_and_dilation():
+    steps = viz.conv_steps(5, 5, 3, stride=2, padding=1, dilation=1)
+    assert len(steps) == 9
+    (i, j), cells = steps[4]
+    assert (i, j) == (1, 1)
+    assert cells[0] == (2, 2) and cells[-1] == (4, 4)
+    (_, _), cells = viz.conv_steps(7, 7, 3, dilation=2)[0]
+    assert cells == [(r, c) for r in (0, 2, 4) for c in (0, 2, 4)]
+    with pytest.raises(ValueError, match="does not fit"):
+        viz.conv_steps(2, 2, 3)
+
+
+def test_conv_trace_partial_output_and_equation():
+    x = np.arange(16.0).reshape(4, 4)
+    trace = viz.ConvTrace(x, np.ones((3, 3)))
+    part = trace.partial_output(1)
+    assert np.isfinite(part).sum() == 2
+    assert part[0, 1] == x[0:3, 1:4].sum()
+    assert trace.equation(0).endswith(f"= {x[:3, :3].sum():g}")
+
+
+def test_animation_html_is_small_and_has_all_frames():
+    x = np.arange(16.0).reshape(4, 4)
+    anim = viz.conv_animation(x, np.ones((3, 3)))
+    html = viz.animation_html(anim).data
+    assert "<img" in html or "frames" in html
+    assert html.count("data:image/png;base64") == 4 or "frames[3]" in html
+    assert len(html) < 1_000_000
+
+
+def test_images_load_offline_with_shapes_and_range():
+    for name in viz.IMAGES:
+        img = viz.load_image(name, size=(20, 24))
+        assert img.shape == (20, 24, 3)
+        assert 0 <= img.min() and img.max() <= 1
+    assert viz.load_image("grace_hopper", size=16, gray=True).shape == (16, 16)
+    assert viz.to_png(np.zeros((4, 4)))[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="unknown image"):
+        viz.load_image("lena")
+
+
+def test_grid_drawing_writes_every_value():
+    import matplotlib.pyplot as plt
+
+    fig = viz.show_matrices([np.eye(3), np.full((2, 2), np.nan)], titles=["a", "b"], symbols=["="])
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("1") == 3 and texts.count("0") == 6
+    plt.close(fig)
