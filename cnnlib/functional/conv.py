@@ -1,0 +1,362 @@
+"""2-D convolution (cross-correlation, as in every deep-learning library), forward and backward.
+
+Shapes (torch's layout)::
+
+    input  : (N, C_in, H, W)            or unbatched (C_in, H, W)
+    weight : (C_out, C_in / groups, kH, kW)
+    bias   : (C_out,)
+    out    : (N, C_out, H_out, W_out)
+
+    H_out = floor((H + pad_top + pad_bottom - dH * (kH - 1) - 1) / sH) + 1   (same for W)
+
+With symmetric padding p this is the familiar ``floor((H + 2p - d(k-1) - 1) / s) + 1``.
+The output pixel (i, j) is::
+
+    out[n, o, i, j] = bias[o]
+                      + sum_{c, p, q} x_pad[n, c, i*sH + p*dH, j*sW + q*dW] * weight[o, c, p, q]
+
+where c runs over the input channels of o's group. Deep-learning "convolution" does not
+flip the kernel; :func:`true_conv2d` is the mathematician's convolution (kernel rotated
+by 180 degrees), and :func:`conv2d_naive` is the same sum written as plain loops.
+
+The fast path takes all windows at once, ``(N, C_in, H_out, W_out, kH, kW)`` (a view, see
+``_windows.py``), and contracts them with the weight in one ``tensordot`` per group.
+The backward pass uses the same two pieces::
+
+    dweight = sum over (n, i, j) of dout[n, o, i, j] * window[n, :, i, j]
+    dx      = scatter_add_windows(dout contracted with weight)   (col2im, the adjoint)
+    dbias   = dout summed over (n, i, j)
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any, NamedTuple
+
+from array_api_compat import array_namespace, device
+
+from cnnlib.backend import namespace
+from cnnlib.functional._windows import (
+    pad2d,
+    scatter_add_windows,
+    sliding_windows,
+    windows_out_size,
+)
+
+__all__ = [
+    "Conv2dCache",
+    "conv2d",
+    "conv2d_forward",
+    "conv2d_backward",
+    "true_conv2d",
+    "true_conv2d_forward",
+    "true_conv2d_backward",
+    "conv2d_naive",
+]
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints as (h, w); TypeError/ValueError naming `name` otherwise."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(
+        isinstance(v, Integral) and not isinstance(v, bool) for v in items
+    ):
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(items) < minimum:
+        rule = "non-negative" if minimum == 0 else f"at least {minimum}"
+        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _check_float(a, name: str, fn: str, xp) -> None:
+    if not xp.isdtype(a.dtype, "real floating"):
+        raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {a.dtype}")
+
+
+def _check_groups(groups, fn: str) -> int:
+    if not isinstance(groups, Integral) or isinstance(groups, bool):
+        raise TypeError(f"{fn}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{fn}: groups must be at least 1, got {groups}")
+    return int(groups)
+
+
+def _prepare(input, weight, bias, fn: str):
+    """Common checks for conv-like ops; returns (xp, x as 4-D, weight, bias, unbatched).
+
+    Checks: arrays of one library, input 3-D or 4-D, weight 4-D, bias 1-D, all floating
+    point. Mixed float precisions are promoted to the wider one (as NumPy would).
+    """
+    xp = namespace(input, weight, bias, names=["input", "weight", "bias"], fn=fn)
+    if input.ndim not in (3, 4):
+        raise ValueError(
+            f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(input.shape)}"
+        )
+    if weight.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    if bias is not None and bias.ndim != 1:
+        raise ValueError(f"{fn}: bias must be 1-D, got shape {tuple(bias.shape)}")
+    arrays = [a for a in (input, weight, bias) if a is not None]
+    for a, name in zip(arrays, ["input", "weight", "bias"]):
+        _check_float(a, name, fn, xp)
+    dtype = xp.result_type(*arrays)
+    input, weight, bias = (
+        a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in (input, weight, bias)
+    )
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = xp.expand_dims(input, axis=0)
+    return xp, input, weight, bias, unbatched
+
+
+def _conv_padding(padding, kernel, stride, dilation, fn: str) -> tuple[int, int, int, int]:
+    """torch's padding argument as (top, bottom, left, right).
+
+    'valid' is no padding. 'same' keeps H_out = H (stride 1 only) with total padding
+    d*(k-1) per axis; when that is odd, the extra row/column goes to the bottom/right,
+    exactly as torch does.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{fn}: padding='same' is not supported for strided convolutions "
+                    f"(stride={stride}); use an explicit padding instead"
+                )
+            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            return (
+                total[0] // 2,
+                total[0] - total[0] // 2,
+                total[1] // 2,
+                total[1] - total[1] // 2,
+            )
+        raise ValueError(
+            f"{fn}: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}"
+        )
+    ph, pw = _int_pair(padding, "padding", fn, 0)
+    return (ph, ph, pw, pw)
+
+
+# ---------------------------------------------------------------- conv2d
+
+
+class Conv2dCache(NamedTuple):
+    """What :func:`conv2d_backward` needs.
+
+    x_pad : (N, C_in, H + top + bottom, W + left + right) the padded input
+    weight : (C_out, C_in / groups, kH, kW)
+    has_bias : whether the forward pass added a bias (dbias is None otherwise)
+    stride, dilation : (h, w) pairs
+    padding : (top, bottom, left, right)
+    groups : int
+    unbatched : whether the input was 3-D (C, H, W)
+    """
+
+    x_pad: Any
+    weight: Any
+    has_bias: bool
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    groups: int
+    unbatched: bool
+
+
+def _split(n: int, groups: int, g: int) -> slice:
+    """Channels of group g when n channels are split into `groups` equal groups."""
+    size = n // groups
+    return slice(g * size, (g + 1) * size)
+
+
+def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
+    """All of conv2d's argument checks; returns the normalised arguments.
+
+    Returns (xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups) with
+    x_pad the 4-D padded input and pad = (top, bottom, left, right).
+    """
+    xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
+    stride = _int_pair(stride, "stride", fn, 1)
+    dilation = _int_pair(dilation, "dilation", fn, 1)
+    groups = _check_groups(groups, fn)
+    c_out, c_in_g, kh, kw = weight.shape
+    c_in = x.shape[1]
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"{fn}: groups={groups} must divide both input channels ({c_in}) and output "
+            f"channels ({c_out})"
+        )
+    if c_in != c_in_g * groups:
+        raise ValueError(
+            f"{fn}: input has {c_in} channels but weight expects {c_in_g * groups} "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    if bias is not None and bias.shape[0] != c_out:
+        raise ValueError(
+            f"{fn}: bias has {bias.shape[0]} entries but weight has {c_out} output channels"
+        )
+    pad = _conv_padding(padding, (kh, kw), stride, dilation, fn)
+    x_pad = pad2d(x, pad)
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if span[0] > x_pad.shape[2] or span[1] > x_pad.shape[3]:
+        raise ValueError(
+            f"{fn}: kernel of size {(kh, kw)} (with dilation {dilation}: {span}) is larger "
+            f"than the padded input ({x_pad.shape[2]}, {x_pad.shape[3]}); input shape "
+            f"{tuple(input.shape)}, padding {padding!r}"
+        )
+    return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
+
+
+def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """conv2d, returning ``(out, cache)`` for :func:`conv2d_backward`.
+
+    input : (N, C_in, H, W) or (C_in, H, W)
+    weight : (C_out, C_in / groups, kH, kW)
+    bias : (C_out,) or None
+    stride, dilation : int or (h, w), at least 1
+    padding : int, (h, w), 'valid' or 'same' (stride 1 only)
+    groups : int dividing both C_in and C_out
+    out : (N, C_out, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
+    """
+    xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
+        input, weight, bias, stride, padding, dilation, groups, "conv2d"
+    )
+    c_out, _, kh, kw = weight.shape
+    c_in = x_pad.shape[1]
+    windows = sliding_windows(x_pad, (kh, kw), stride, dilation)  # (N, C_in, OH, OW, kH, kW)
+    outs = [
+        # (N, OH, OW, C_out/g): sum over the group's input channels and the kernel offsets
+        xp.tensordot(
+            windows[:, _split(c_in, groups, g)],
+            weight[_split(c_out, groups, g)],
+            axes=([1, 4, 5], [1, 2, 3]),
+        )
+        for g in range(groups)
+    ]
+    out = xp.permute_dims(xp.concat(outs, axis=3), (0, 3, 1, 2))  # (N, C_out, OH, OW)
+    if bias is not None:
+        out = out + xp.reshape(bias, (1, c_out, 1, 1))
+    cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
+    return (out[0, ...] if unbatched else out), cache
+
+
+def conv2d_backward(dout, cache: Conv2dCache):
+    """Gradients of conv2d: ``(dx, dweight, dbias)``; dbias is None without a bias.
+
+    dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input)
+    dx : (N, C_in, H, W), dweight : (C_out, C_in / groups, kH, kW), dbias : (C_out,)
+    """
+    x_pad, weight, has_bias, stride, pad, dilation, groups, unbatched = cache
+    xp = array_namespace(x_pad, dout)
+    if unbatched:
+        dout = xp.expand_dims(dout, axis=0)
+    c_out, _, kh, kw = weight.shape
+    n, c_in, hp, wp = x_pad.shape
+    windows = sliding_windows(x_pad, (kh, kw), stride, dilation)  # (N, C_in, OH, OW, kH, kW)
+    expected = (n, c_out) + tuple(windows.shape[2:4])
+    if tuple(dout.shape) != expected:
+        raise ValueError(
+            f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
+        )
+
+    dweights, dcols = [], []
+    for g in range(groups):
+        dout_g, w_g = dout[:, _split(c_out, groups, g)], weight[_split(c_out, groups, g)]
+        # (C_out/g, C_in/g, kH, kW): sum over n, i, j
+        dweights.append(
+            xp.tensordot(dout_g, windows[:, _split(c_in, groups, g)], axes=([0, 2, 3], [0, 2, 3]))
+        )
+        # (N, OH, OW, C_in/g, kH, kW): what each window entry contributed
+        dcols.append(xp.tensordot(dout_g, w_g, axes=([1], [0])))
+    dweight = xp.concat(dweights, axis=0)
+    dcols = xp.permute_dims(xp.concat(dcols, axis=3), (0, 3, 1, 2, 4, 5))
+    dx_pad = scatter_add_windows(dcols, (hp, wp), stride, dilation)
+    top, bottom, left, right = pad
+    dx = dx_pad[:, :, top : hp - bottom, left : wp - right]
+    dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
+    return (dx[0, ...] if unbatched else dx), dweight, dbias
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation with torch's semantics (see :func:`conv2d_forward`).
+
+    input : (N, C_in, H, W) -> out : (N, C_out, H_out, W_out),
+    H_out = floor((H + 2 * padding - dilation * (kH - 1) - 1) / stride) + 1
+    """
+    return conv2d_forward(input, weight, bias, stride, padding, dilation, groups)[0]
+
+
+# ---------------------------------------------------------------- true convolution
+
+
+def _rot180(weight):
+    """Rotate every kernel by 180 degrees: flip both spatial axes of (..., kH, kW)."""
+    return array_namespace(weight).flip(weight, axis=(-2, -1))
+
+
+def true_conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The mathematician's convolution: conv2d with every kernel rotated by 180 degrees.
+
+    ``out[n, o, i, j] = sum x_pad[n, c, i*s + p*d, j*s + q*d] * weight[o, c, kH-1-p, kW-1-q]``.
+    Shapes and arguments as :func:`conv2d_forward`; the cache is a :class:`Conv2dCache`
+    holding the rotated weight.
+    """
+    namespace(input, weight, bias, names=["input", "weight", "bias"], fn="true_conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"true_conv2d: weight must be 4-D, got shape {tuple(weight.shape)}")
+    return conv2d_forward(input, _rot180(weight), bias, stride, padding, dilation, groups)
+
+
+def true_conv2d_backward(dout, cache: Conv2dCache):
+    """Gradients ``(dx, dweight, dbias)`` of :func:`true_conv2d`.
+
+    The gradient with respect to the unrotated weight is the rotated gradient of the
+    rotated one.
+    """
+    dx, dweight, dbias = conv2d_backward(dout, cache)
+    return dx, _rot180(dweight), dbias
+
+
+def true_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Convolution with the kernel rotated by 180 degrees (same signature as conv2d)."""
+    return true_conv2d_forward(input, weight, bias, stride, padding, dilation, groups)[0]
+
+
+# ---------------------------------------------------------------- loops, for reading
+
+
+def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """conv2d as explicit loops over (n, o, i, j); forward only, for small inputs.
+
+    For each output pixel, cut the (C_in/groups, kH, kW) window the kernel sits on
+    (every d-th pixel for dilation d), multiply it element by element with the kernel
+    and add everything up. Same arguments, checks and result as :func:`conv2d`.
+    """
+    xp, x_pad, weight, bias, unbatched, (sh, sw), _, (dh, dw), groups = _check_conv2d(
+        input, weight, bias, stride, padding, dilation, groups, "conv2d_naive"
+    )
+    n_batch, _, hp, wp = x_pad.shape
+    c_out, c_in_g, kh, kw = weight.shape
+    h_out, w_out = windows_out_size(hp, kh, sh, dh), windows_out_size(wp, kw, sw, dw)
+    out = xp.zeros((n_batch, c_out, h_out, w_out), dtype=x_pad.dtype, device=device(x_pad))
+    group_size = c_out // groups
+    for n in range(n_batch):
+        for o in range(c_out):
+            first = (o // group_size) * c_in_g  # the first input channel of o's group
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = x_pad[
+                        n,
+                        first : first + c_in_g,
+                        i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                        j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+                    ]
+                    value = xp.sum(window * weight[o])
+                    if bias is not None:
+                        value = value + bias[o]
+                    out[n, o, i, j] = value
+    return out[0, ...] if unbatched else out

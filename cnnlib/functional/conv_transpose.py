@@ -1,0 +1,190 @@
+"""Transposed convolution: the adjoint of conv2d (sometimes miscalled "deconvolution").
+
+Shapes (torch's layout; note the weight's first two axes are swapped relative to conv2d)::
+
+    input  : (N, C_in, H, W)            or unbatched (C_in, H, W)
+    weight : (C_in, C_out / groups, kH, kW)
+    bias   : (C_out,)
+    out    : (N, C_out, H_out, W_out)
+
+    H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + output_padding_h + 1   (same for W)
+
+conv2d maps a big image to a small one through windows; conv_transpose2d goes the other
+way: every input pixel (i, j) *paints* its kernel-weighted copy into the output window
+that starts at (i*sH, j*sW), and overlapping paintings add up. That is exactly the
+scatter (col2im) in conv2d's input gradient, so for the same weight, stride, padding,
+dilation and groups::
+
+    <conv2d(x, w), y> == <x, conv_transpose2d(y, w)>
+
+``padding`` crops pH rows from the top and bottom of the painted image (it undoes the
+conv2d padding); ``output_padding`` adds rows at the bottom/right that a strided conv2d
+would have ignored, so that the shapes can round-trip. It must be smaller than the
+stride or the dilation (torch's rule).
+
+Forward:  out = crop(scatter_add_windows(x contracted with weight))
+Backward: windows of the padded dout give dx (a conv2d of dout) and dweight.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from array_api_compat import array_namespace
+
+from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
+from cnnlib.functional.conv import _check_groups, _int_pair, _prepare, _split
+
+__all__ = [
+    "ConvTranspose2dCache",
+    "conv_transpose2d",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+]
+
+
+class ConvTranspose2dCache(NamedTuple):
+    """What :func:`conv_transpose2d_backward` needs.
+
+    x : (N, C_in, H, W) the (batched) input
+    weight : (C_in, C_out / groups, kH, kW)
+    has_bias : whether a bias was added (dbias is None otherwise)
+    stride, padding, dilation : (h, w) pairs
+    groups : int
+    unbatched : whether the input was 3-D (C, H, W)
+    """
+
+    x: Any
+    weight: Any
+    has_bias: bool
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+    unbatched: bool
+
+
+def conv_transpose2d_forward(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """conv_transpose2d, returning ``(out, cache)`` for :func:`conv_transpose2d_backward`.
+
+    input : (N, C_in, H, W) or (C_in, H, W)
+    weight : (C_in, C_out / groups, kH, kW)
+    bias : (C_out,) or None
+    stride, dilation : int or (h, w), at least 1
+    padding : int or (h, w), non-negative (strings are not accepted, as in torch)
+    output_padding : int or (h, w), smaller than stride or dilation
+    out : (N, C_out, H_out, W_out), H_out = (H-1)*s - 2p + d*(k-1) + output_padding + 1
+    """
+    fn = "conv_transpose2d"
+    xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
+    stride = _int_pair(stride, "stride", fn, 1)
+    dilation = _int_pair(dilation, "dilation", fn, 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{fn}: padding must be an int or a pair of ints, got {padding!r}")
+    padding = _int_pair(padding, "padding", fn, 0)
+    out_pad = _int_pair(output_padding, "output_padding", fn, 0)
+    groups = _check_groups(groups, fn)
+    for axis, (op, s, d) in enumerate(zip(out_pad, stride, dilation)):
+        if op >= s and op >= d:
+            raise ValueError(
+                f"{fn}: output_padding must be smaller than either stride or dilation, got "
+                f"output_padding={out_pad}, stride={stride}, dilation={dilation} (axis {axis})"
+            )
+    n, c_in, h, w = x.shape
+    w_in, c_out_g, kh, kw = weight.shape
+    if c_in != w_in:
+        raise ValueError(
+            f"{fn}: input has {c_in} channels but weight expects {w_in} "
+            f"(weight shape {tuple(weight.shape)}: (C_in, C_out/groups, kH, kW))"
+        )
+    if c_in % groups:
+        raise ValueError(f"{fn}: groups={groups} must divide the input channels ({c_in})")
+    c_out = c_out_g * groups
+    if bias is not None and bias.shape[0] != c_out:
+        raise ValueError(
+            f"{fn}: bias has {bias.shape[0]} entries but there are {c_out} output channels "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    # size of the painted image before cropping `padding`
+    full = [
+        (size - 1) * s + d * (k - 1) + 1 + op
+        for size, s, d, k, op in zip((h, w), stride, dilation, (kh, kw), out_pad)
+    ]
+    out_size = (full[0] - 2 * padding[0], full[1] - 2 * padding[1])
+    if min(out_size) < 1:
+        raise ValueError(
+            f"{fn}: output size {out_size} is not positive; padding {padding} crops too much "
+            f"from an input of shape {tuple(input.shape)} with kernel {(kh, kw)}"
+        )
+
+    cols = [
+        # (N, H, W, C_out/g, kH, kW): each input pixel times its kernels
+        xp.tensordot(
+            x[:, _split(c_in, groups, g)], weight[_split(c_in, groups, g)], axes=([1], [0])
+        )
+        for g in range(groups)
+    ]
+    cols = xp.permute_dims(xp.concat(cols, axis=3), (0, 3, 1, 2, 4, 5))  # (N, C_out, H, W, kH, kW)
+    painted = scatter_add_windows(cols, full, stride, dilation)
+    ph, pw = padding
+    out = painted[:, :, ph : full[0] - ph, pw : full[1] - pw]
+    if bias is not None:
+        out = out + xp.reshape(bias, (1, c_out, 1, 1))
+    cache = ConvTranspose2dCache(
+        x, weight, bias is not None, stride, padding, dilation, groups, unbatched
+    )
+    return (out[0, ...] if unbatched else out), cache
+
+
+def conv_transpose2d_backward(dout, cache: ConvTranspose2dCache):
+    """Gradients of conv_transpose2d: ``(dx, dweight, dbias)``; dbias is None without bias.
+
+    dout : (N, C_out, H_out, W_out) (or 3-D for unbatched input)
+    dx : (N, C_in, H, W), dweight : (C_in, C_out / groups, kH, kW), dbias : (C_out,)
+
+    The windows of the re-padded dout that the forward pass painted into are exactly
+    conv2d's windows, so dx is a conv2d of dout with the same weight.
+    """
+    x, weight, has_bias, stride, padding, dilation, groups, unbatched = cache
+    xp = array_namespace(x, dout)
+    if unbatched:
+        dout = xp.expand_dims(dout, axis=0)
+    n, c_in, h, w = x.shape
+    c_out = weight.shape[1] * groups
+    kh, kw = weight.shape[2:]
+    if dout.ndim != 4 or dout.shape[0] != n or dout.shape[1] != c_out:
+        raise ValueError(
+            f"conv_transpose2d_backward: dout has shape {tuple(dout.shape)}, expected "
+            f"({n}, {c_out}, H_out, W_out)"
+        )
+    ph, pw = padding
+    dpainted = pad2d(dout, (ph, ph, pw, pw))
+    # (N, C_out, H, W, kH, kW); output_padding can leave one extra window: drop it
+    windows = sliding_windows(dpainted, (kh, kw), stride, dilation)[:, :, :h, :w]
+
+    dxs, dweights = [], []
+    for g in range(groups):
+        win_g, w_g = windows[:, _split(c_out, groups, g)], weight[_split(c_in, groups, g)]
+        dxs.append(xp.tensordot(win_g, w_g, axes=([1, 4, 5], [1, 2, 3])))  # (N, H, W, C_in/g)
+        x_g = x[:, _split(c_in, groups, g)]
+        # (C_in/g, C_out/g, kH, kW): sum over n, i, j
+        dweights.append(xp.tensordot(x_g, win_g, axes=([0, 2, 3], [0, 2, 3])))
+    dx = xp.permute_dims(xp.concat(dxs, axis=3), (0, 3, 1, 2))
+    dweight = xp.concat(dweights, axis=0)
+    dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
+    return (dx[0, ...] if unbatched else dx), dweight, dbias
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """Transposed 2-D convolution with torch's semantics (see the forward function).
+
+    input : (N, C_in, H, W) -> out : (N, C_out, H_out, W_out),
+    H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1
+    """
+    return conv_transpose2d_forward(
+        input, weight, bias, stride, padding, output_padding, groups, dilation
+    )[0]
