@@ -231,8 +231,8 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     outs = [
         # (N, OH, OW, C_out/g): sum over the group's input channels and the kernel offsets
         xp.tensordot(
-            windows[:, _split(c_in, groups, g)],
-            weight[_split(c_out, groups, g)],
+            windows[:, _split(c_in, groups, g), ...],
+            weight[_split(c_out, groups, g), ...],
             axes=([1, 4, 5], [1, 2, 3]),
         )
         for g in range(groups)
@@ -265,10 +265,12 @@ def conv2d_backward(dout, cache: Conv2dCache):
 
     dweights, dcols = [], []
     for g in range(groups):
-        dout_g, w_g = dout[:, _split(c_out, groups, g)], weight[_split(c_out, groups, g)]
+        dout_g, w_g = dout[:, _split(c_out, groups, g), ...], weight[_split(c_out, groups, g), ...]
         # (C_out/g, C_in/g, kH, kW): sum over n, i, j
         dweights.append(
-            xp.tensordot(dout_g, windows[:, _split(c_in, groups, g)], axes=([0, 2, 3], [0, 2, 3]))
+            xp.tensordot(
+                dout_g, windows[:, _split(c_in, groups, g), ...], axes=([0, 2, 3], [0, 2, 3])
+            )
         )
         # (N, OH, OW, C_in/g, kH, kW): what each window entry contributed
         dcols.append(xp.tensordot(dout_g, w_g, axes=([1], [0])))
@@ -355,7 +357,7 @@ def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
                         i * sh : i * sh + dh * (kh - 1) + 1 : dh,
                         j * sw : j * sw + dw * (kw - 1) + 1 : dw,
                     ]
-                    value = xp.sum(window * weight[o])
+                    value = xp.sum(window * weight[o, ...])
                     if bias is not None:
                         value = value + bias[o]
                     out[n, o, i, j] = value

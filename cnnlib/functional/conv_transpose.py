@@ -122,7 +122,9 @@ def conv_transpose2d_forward(
     cols = [
         # (N, H, W, C_out/g, kH, kW): each input pixel times its kernels
         xp.tensordot(
-            x[:, _split(c_in, groups, g)], weight[_split(c_in, groups, g)], axes=([1], [0])
+            x[:, _split(c_in, groups, g), ...],
+            weight[_split(c_in, groups, g), ...],
+            axes=([1], [0]),
         )
         for g in range(groups)
     ]
@@ -162,13 +164,13 @@ def conv_transpose2d_backward(dout, cache: ConvTranspose2dCache):
     ph, pw = padding
     dpainted = pad2d(dout, (ph, ph, pw, pw))
     # (N, C_out, H, W, kH, kW); output_padding can leave one extra window: drop it
-    windows = sliding_windows(dpainted, (kh, kw), stride, dilation)[:, :, :h, :w]
+    windows = sliding_windows(dpainted, (kh, kw), stride, dilation)[:, :, :h, :w, ...]
 
     dxs, dweights = [], []
     for g in range(groups):
-        win_g, w_g = windows[:, _split(c_out, groups, g)], weight[_split(c_in, groups, g)]
+        win_g, w_g = windows[:, _split(c_out, groups, g), ...], weight[_split(c_in, groups, g), ...]
         dxs.append(xp.tensordot(win_g, w_g, axes=([1, 4, 5], [1, 2, 3])))  # (N, H, W, C_in/g)
-        x_g = x[:, _split(c_in, groups, g)]
+        x_g = x[:, _split(c_in, groups, g), ...]
         # (C_in/g, C_out/g, kH, kW): sum over n, i, j
         dweights.append(xp.tensordot(x_g, win_g, axes=([0, 2, 3], [0, 2, 3])))
     dx = xp.permute_dims(xp.concat(dxs, axis=3), (0, 3, 1, 2))
