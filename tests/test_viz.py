@@ -120,3 +120,10 @@ def test_grid_drawing_writes_every_value():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("1") == 3 and texts.count("0") == 6
     plt.close(fig)
+
+
+def test_animation_html_needs_no_network():
+    anim = viz.conv_animation(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
+    html = viz.animation_html(anim).data
+    assert "http" not in html.split("<script")[0] and "font-awesome" not in html
+    assert 'class="fa' not in html and "\u25b6" in html

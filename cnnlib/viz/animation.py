@@ -122,8 +122,31 @@ def conv_animation(x, kernel, stride=1, padding=0, dilation=1, interval=800, fig
     return anim
 
 
+_BUTTON_TEXT = {
+    "fa fa-fast-backward": "\u23ee",
+    "fa fa-step-backward": "\u23f4\u23f4",
+    "fa fa-play fa-flip-horizontal": "\u25c0",
+    "fa fa-pause": "\u23f8",
+    "fa fa-play": "\u25b6",
+    "fa fa-step-forward": "\u23f5\u23f5",
+    "fa fa-fast-forward": "\u23ed",
+    "fa fa-minus": "\u2212",
+    "fa fa-plus": "+",
+}
+
+
 def animation_html(anim, default_mode="once"):
-    """Render an animation as self-contained JavaScript HTML (``IPython.display.HTML``)."""
+    """Render an animation as self-contained JavaScript HTML (``IPython.display.HTML``).
+
+    matplotlib's player loads an icon font from a CDN; the page should not depend on the
+    network, so the link is dropped and the icons are replaced by Unicode symbols.
+    """
+    import re
+
     from IPython.display import HTML
 
-    return HTML(anim.to_jshtml(default_mode=default_mode))
+    html = anim.to_jshtml(default_mode=default_mode)
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html, flags=re.S)
+    for cls, text in _BUTTON_TEXT.items():
+        html = html.replace(f'<i class="{cls}"></i>', text)
+    return HTML(html)
