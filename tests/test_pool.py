@@ -150,6 +150,7 @@ def test_max_pool2d_non_finite_inputs_match_torch(backend):
         {"kernel_size": 2, "stride": 1},
         backend=backend,
     )
+    np.testing.assert_array_equal(max_pool2d_naive(x, 2, stride=1), max_pool2d(x, 2, stride=1))
 
 
 def test_window_entirely_in_the_padding(backend):

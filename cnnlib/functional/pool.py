@@ -329,22 +329,20 @@ def max_pool2d_naive(input, kernel_size, stride=None, padding=0, dilation=1, cei
     fn = "max_pool2d_naive"
     _, x4, unbatched = _check_input(input, fn)
     g = _geometry(x4, fn, kernel_size, stride, padding, dilation, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel, g.stride, g.padding, g.dilation
     x = to_numpy(x4)
-    n, c, h, w = x.shape
-    out = np.empty((n, c) + g.out, dtype=x.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for i in range(g.out[0]):
-                for j in range(g.out[1]):
-                    best = -math.inf
-                    for p in range(g.kernel[0]):
-                        for q in range(g.kernel[1]):
-                            # input pixel under tap (p, q) of window (i, j)
-                            r = i * g.stride[0] - g.padding[0] + p * g.dilation[0]
-                            s = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
-                            if 0 <= r < h and 0 <= s < w and not x[b, ch, r, s] <= best:
-                                best = x[b, ch, r, s]  # `not <=` lets NaN win
-                    out[b, ch, i, j] = best
+    h, w = x.shape[-2:]
+    out = np.empty(x.shape[:2] + g.out, dtype=x.dtype)
+    for b, c, i, j in np.ndindex(out.shape):
+        best = -math.inf  # what the padding holds
+        for p in range(kh):
+            for q in range(kw):
+                r, s = i * sh - ph + p * dh, j * sw - pw + q * dw  # pixel under tap (p, q)
+                if 0 <= r < h and 0 <= s < w:
+                    v = x[b, c, r, s]
+                    if v > best or math.isnan(v):  # as in torch, a NaN wins
+                        best = v
+        out[b, c, i, j] = best
     return asarray_like(_finish(out, unbatched), input)
 
 
@@ -358,23 +356,20 @@ def avg_pool2d_naive(
     fn = "avg_pool2d_naive"
     _, x4, unbatched = _check_input(input, fn)
     g = _geometry(x4, fn, kernel_size, stride, padding, 1, ceil_mode)
-    x = to_numpy(x4)
-    n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-    out = np.empty((n, c) + g.out, dtype=x.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for i in range(g.out[0]):
-                for j in range(g.out[1]):
-                    # the window's rows [r0, r1) and columns [s0, s1), clipped to the
-                    # padded input (ceil_mode may reach past it)
-                    r0, s0 = i * sh - ph, j * sw - pw
-                    r1, s1 = min(r0 + kh, h + ph), min(s0 + kw, w + pw)
-                    total, count = 0.0, 0
-                    for r in range(r0, r1):
-                        for s in range(s0, s1):
-                            inside = 0 <= r < h and 0 <= s < w
-                            total += x[b, ch, r, s] if inside else 0.0
-                            count += 1 if inside or count_include_pad else 0
-                    out[b, ch, i, j] = total / count
+    x = to_numpy(x4)
+    h, w = x.shape[-2:]
+    out = np.empty(x.shape[:2] + g.out, dtype=x.dtype)
+    for b, c, i, j in np.ndindex(out.shape):
+        # rows [r0, r1) and columns [s0, s1) of the window, clipped to the padded
+        # input (a ceil_mode window may reach past it)
+        r0, s0 = i * sh - ph, j * sw - pw
+        r1, s1 = min(r0 + kh, h + ph), min(s0 + kw, w + pw)
+        total, count = 0.0, 0
+        for r in range(r0, r1):
+            for s in range(s0, s1):
+                inside = 0 <= r < h and 0 <= s < w
+                total += x[b, c, r, s] if inside else 0.0
+                count += 1 if inside or count_include_pad else 0
+        out[b, c, i, j] = total / count
     return asarray_like(_finish(out, unbatched), input)
