@@ -23,7 +23,7 @@ from typing import NamedTuple
 from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like
-from cnnlib.functional.pool import _check_input, _window_max
+from cnnlib.functional.pool import _check_input, _finish, _window_max
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -74,6 +74,7 @@ class AdaptivePoolCache(NamedTuple):
         gradient: the real (not repeated) ones for the average, the maximum for the max
     divisor : (out_h, out_w) bin sizes for the average, None for the max
     bins : ([(start, end)] * out_h, [(start, end)] * out_w), torch's bin edges
+    input_size : (H, W)
     unbatched : whether the input was (C, H, W)
     """
 
@@ -107,10 +108,6 @@ def _gather(x, xp, output_size):
     mask = [[[[a and b for b in rw] for a in rh] for rw in real[1]] for rh in real[0]]
     sizes = [[sum(rh) * sum(rw) for rw in real[1]] for rh in real[0]]
     return g, asarray_like(mask, x, xp.bool), asarray_like(sizes, x), tuple(edges)
-
-
-def _finish(a, unbatched):
-    return a[0, ...] if unbatched else a
 
 
 def _backward(dout, cache: AdaptivePoolCache):
