@@ -88,3 +88,12 @@ def test_conv_stepper_slider_drives_picture_and_equation():
     assert "= 4<" in s.text.value
     with pytest.raises(ValueError, match="step must be"):
         s.set_step(4)
+
+
+def test_resizing_the_grid_closes_the_old_cells(explorer):
+    old = list(explorer.cells)
+    explorer.kernel_size.value = 5
+    assert all(c.comm is None for c in old)
+    assert explorer.grid.children == tuple(explorer.cells)
+    with pytest.raises(ValueError, match="not a preset"):
+        explorer.set_preset("(custom)")

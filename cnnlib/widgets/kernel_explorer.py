@@ -97,6 +97,8 @@ class KernelExplorer:
 
     # -- kernel grid ---------------------------------------------------------------------------
     def _build_grid(self, k):
+        for old in self.cells:  # closed widgets leave the kernel and the saved widget state
+            old.close()
         self.cells = [W.FloatText(value=0.0, layout=W.Layout(width="60px")) for _ in range(k * k)]
         for cell in self.cells:
             cell.observe(self._on_cell, names="value")
@@ -130,6 +132,10 @@ class KernelExplorer:
 
     def set_preset(self, name):
         """Load a named kernel (embedded in the current grid size) and recompute."""
+        if name == CUSTOM:
+            raise ValueError(
+                f"KernelExplorer.set_preset: {CUSTOM!r} is not a preset; use set_kernel"
+            )
         self._busy = True
         try:
             self.preset.value = name
