@@ -7,6 +7,7 @@ what ``make test-notebooks`` hands to nbval.
 from __future__ import annotations
 
 import json
+import os
 import mimetypes
 import re
 import sys
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from sphinx_external_toc.parsing import parse_toc_yaml
 
-REPO = Path(__file__).resolve().parents[2]
+# The book root; BOOK_ROOT points the tests at another checkout or a trial book.
+REPO = Path(os.environ.get("BOOK_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 TOC = REPO / "_toc.yml"
 SITE = REPO / "_build" / "html"
 NPM = Path(__file__).resolve().parent / "npm"

@@ -1,0 +1,69 @@
+"""Offline link check of the built site: every local href/src points at a file that exists,
+and every #fragment at an id (or name) on the target page. External links are not followed."""
+
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from booktools import SITE, toc_pages
+
+pytestmark = pytest.mark.book
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links = []  # (tag, attribute, value)
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("id", "name"):
+                self.ids.add(value)
+            if (tag, name) in {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
+                               ("source", "src"), ("iframe", "src")}:
+                self.links.append((tag, name, value))
+
+
+def parse(path):
+    page = _Page()
+    page.feed(path.read_text(encoding="utf8"))
+    return page
+
+
+def site_pages():
+    if not SITE.is_dir():
+        pytest.fail(f"{SITE} is missing: build the site first with `make book`")
+    return sorted(p for p in SITE.rglob("*.html") if "_static" not in p.relative_to(SITE).parts)
+
+
+def test_every_toc_document_has_a_page():
+    missing = [str(p.relative_to(SITE)) for p in toc_pages() if not p.exists()]
+    assert not missing, f"pages listed in _toc.yml but not built: {missing}"
+
+
+def test_every_local_link_and_anchor_resolves():
+    pages = site_pages()
+    assert len(pages) >= len(toc_pages())
+    parsed = {}
+    broken = []
+    for page in pages:
+        for tag, attribute, value in parse(page).links:
+            url = urlsplit(value)
+            if url.scheme or url.netloc or value.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target = page if not url.path else (page.parent / unquote(url.path)).resolve()
+            if url.path.endswith("/") or target.is_dir():
+                target = target / "index.html"
+            where = f"{page.relative_to(SITE)}: <{tag} {attribute}={value!r}>"
+            if not target.is_file():
+                broken.append(f"{where}: no file {target}")
+                continue
+            if url.fragment and target.suffix == ".html":
+                if target not in parsed:
+                    parsed[target] = parse(target).ids
+                if unquote(url.fragment) not in parsed[target]:
+                    broken.append(f"{where}: no id {url.fragment!r} in {target.name}")
+    assert not broken, "broken links:\n" + "\n".join(broken)
