@@ -23,7 +23,8 @@ document.addEventListener("DOMContentLoaded", function () {{
     MathJax.Hub = {{Queue: function () {{
       for (const command of arguments) {{
         if (Array.isArray(command) && command[0] === "Typeset" && command[2]) {{
-          MathJax.startup.promise.then(function () {{ return MathJax.typesetPromise([command[2]]); }});
+          const element = command[2];
+          MathJax.startup.promise.then(() => MathJax.typesetPromise([element]));
         }}
       }}
     }}}};

@@ -7,8 +7,8 @@ what ``make test-notebooks`` hands to nbval.
 from __future__ import annotations
 
 import json
-import os
 import mimetypes
+import os
 import re
 import sys
 import threading

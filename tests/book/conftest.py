@@ -109,9 +109,11 @@ def attach_offline_routes(page, local: str) -> Traffic:
     page.on("pageerror", lambda error: traffic.page_errors.append(str(error)))
     page.on(
         "response",
-        lambda response: response.status >= 400
-        and response.url.startswith(local)
-        and traffic.failed.append(f"{response.status} {response.url}"),
+        lambda response: (
+            response.status >= 400
+            and response.url.startswith(local)
+            and traffic.failed.append(f"{response.status} {response.url}")
+        ),
     )
     return traffic
 

@@ -50,7 +50,8 @@ def test_binder_pins_the_root_versions_minus_the_dev_tools():
         f"extra in binder: {sorted(set(binder) - set(expected))}"
     )
     for name, version in expected.items():
-        assert binder[name].split("+")[0] == version, f"{name}: binder {binder[name]}, root {version}"
+        pinned = binder[name].split("+")[0]
+        assert pinned == version, f"{name}: binder {binder[name]}, root {version}"
 
 
 def test_binder_torch_is_the_cpu_build():

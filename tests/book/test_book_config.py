@@ -125,7 +125,7 @@ def test_toc_lists_existing_files_and_ends_with_the_appendices():
     assert toc["format"] == "jb-book"
     for docname in toc_docnames():
         found = [p for p in (REPO / docname).parent.glob(Path(docname).name + ".*")]
-        assert any(p.suffix in {".md", ".ipynb"} for p in found), f"{docname} in _toc.yml is missing"
+        assert any(p.suffix in {".md", ".ipynb"} for p in found), f"{docname} is missing"
     captions = [part["caption"] for part in toc["parts"]]
     order = [
         "Part I — Convolution",

@@ -25,7 +25,8 @@ MATH_REPORT = """() => {
   const errors = Array.from(root.querySelectorAll("mjx-merror"))
     .map((el) => el.getAttribute("data-mjx-error") || el.textContent);
   const prose = root.cloneNode(true);
-  prose.querySelectorAll("pre, code, script, style, textarea, .highlight").forEach((el) => el.remove());
+  prose.querySelectorAll("pre, code, script, style, textarea, .highlight")
+    .forEach((el) => el.remove());
   const text = prose.textContent;
   return {
     count: root.querySelectorAll(".math").length,
@@ -122,9 +123,7 @@ def test_notebook_page_launches_on_binder_and_colab(docname, offline_page, site_
     binder = page.eval_on_selector_all(
         'a[href^="https://mybinder.org/"]', "links => links.map(a => a.href)"
     )
-    expected = (
-        f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{docname}.ipynb"
-    )
+    expected = f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{docname}.ipynb"
     assert binder == [expected], f"{docname}: Binder links {binder}"
     assert (REPO / f"{docname}.ipynb").is_file()
     colab = page.eval_on_selector_all(

@@ -22,8 +22,14 @@ class _Page(HTMLParser):
                 continue
             if name in ("id", "name"):
                 self.ids.add(value)
-            if (tag, name) in {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
-                               ("source", "src"), ("iframe", "src")}:
+            if (tag, name) in {
+                ("a", "href"),
+                ("link", "href"),
+                ("img", "src"),
+                ("script", "src"),
+                ("source", "src"),
+                ("iframe", "src"),
+            }:
                 self.links.append((tag, name, value))
 
 
