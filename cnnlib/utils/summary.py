@@ -11,7 +11,8 @@ Conventions:
 * Receptive field r and jump j (the input-pixel distance between neighbouring outputs)
   follow the conv/pool path: a layer with kernel k, dilation d and stride s gives
   r <- r + d (k - 1) j and j <- j s. Branches (Residual, Concat) take the largest r.
-  After a global pool, Flatten or Linear the receptive field is the whole input ("-").
+  After an adaptive pool that changes the size, Flatten or Linear, every output sees
+  the whole input ("-").
 """
 
 from __future__ import annotations
@@ -152,13 +153,13 @@ class _Walker:
                 return out_shape, None
             return out_shape, (max(r[0] for r in rfs), max(r[1] for r in rfs))
         out_shape, macs, window = self.leaf(module, kind, shape)
-        if window is None or rf is None:
-            new_rf = rf if window == "same" else None
+        if isinstance(window, str):  # "same": elementwise layers keep the field
+            new_rf = rf
+        elif window is None or rf is None:
+            new_rf = None
         else:
             k, s, d = window
             new_rf = (rf[0] + d * (k - 1) * rf[1], rf[1] * s)
-        if window == "same":
-            new_rf = rf
         self.rows.append(
             Row(name or kind, kind, tuple(out_shape), _n_params(module), int(macs),
                 None if new_rf is None else new_rf[0], None if new_rf is None else new_rf[1])
@@ -185,7 +186,8 @@ class _Walker:
             oh, ow = _pair(m.output_size)
             oh = shape[1] if oh is None else oh
             ow = shape[2] if ow is None else ow
-            return (shape[0], oh, ow), 0, None
+            same = (oh, ow) == tuple(shape[1:])  # an adaptive pool to the input size is a no-op
+            return (shape[0], oh, ow), 0, "same" if same else None
         if kind == "ConvTranspose2d":
             (kh, kw), (sh, sw) = _pair(m.kernel_size), _pair(m.stride)
             (ph, pw), (dh, dw) = _pair(m.padding), _pair(m.dilation)
