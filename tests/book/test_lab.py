@@ -1,0 +1,173 @@
+"""Local JupyterLab, driven in headless Chromium the way a reader uses it: open the chapter with
+the kernel explorer, run all cells on the project's kernel, change the explorer's preset and see
+its output change. JupyterLab runs on a copy of book/, so nothing is written into the tree."""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from booktools import REPO, notebook_source, toc_notebooks
+
+pytestmark = pytest.mark.browser
+
+WIDGET = "KernelExplorer"
+RUN_TIMEOUT_MS = 300_000
+
+
+def explorer_notebook():
+    for path in toc_notebooks():
+        if WIDGET in notebook_source(path):
+            return path
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """JupyterLab on a copy of book/ with the venv's kernel; yields (base URL, token, root)."""
+    root = tmp_path / "lab"
+    shutil.copytree(
+        REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
+    )
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    log = (tmp_path / "lab.log").open("wb")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+                time.sleep(0.5)
+        yield url, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+RUN_ALL = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  // Every cell in order, as Run All would; one at a time because JupyterLab's Run All stops
+  // after any cell that raises, even one tagged raises-exception.
+  const notebook = panel.content;
+  for (let i = 0; i < notebook.widgets.length; i++) {
+    if (notebook.widgets[i].model.type !== "code") continue;
+    notebook.activeCellIndex = i;
+    await app.commands.execute("notebook:run-cell");
+  }
+  const kernel = panel.sessionContext.session.kernel;
+  const settled = () => kernel.status === "idle"
+    && !panel.content.widgets.some((w) => w.model.type === "code" && w.promptNode
+                                          && w.promptNode.textContent.includes("*"));
+  while (!settled()) { await new Promise((resolve) => setTimeout(resolve, 250)); }
+  const cells = [];
+  for (const cell of panel.content.model.cells) {
+    if (cell.type !== "code") continue;
+    const tags = cell.getMetadata("tags") || [];
+    const outputs = cell.outputs.toJSON();
+    cells.push({
+      count: cell.executionCount,
+      raises: tags.includes("raises-exception"),
+      errors: outputs.filter((o) => o.output_type === "error")
+                     .map((o) => o.ename + ": " + o.evalue),
+    });
+  }
+  return {kernel: panel.sessionContext.session?.kernel?.name, cells};
+}"""
+
+OUTPUT_IMAGES = """() => Array.from(document.querySelectorAll(
+    ".jp-NotebookPanel:not(.lm-mod-hidden) .widget-image"))
+  .map((img) => img.src)"""
+
+
+def test_kernel_explorer_runs_and_reacts_in_jupyterlab(chromium, lab, artifacts):
+    notebook = explorer_notebook()
+    if notebook is None:
+        pytest.skip(f"no notebook in _toc.yml uses cnnlib.widgets.{WIDGET} yet")
+    url, token, _ = lab
+    relative = notebook.relative_to(REPO).as_posix()
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    # JupyterLab needs nothing from outside; whatever it asks for (news, fonts) is refused.
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(url) else route.abort(),
+    )
+    try:
+        page.goto(f"{url}lab/tree/{relative}?token={token}", wait_until="domcontentloaded")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext",
+            timeout=120_000,
+        )
+        page.set_default_timeout(RUN_TIMEOUT_MS)
+        result = page.evaluate(RUN_ALL)
+        assert result["kernel"] == "python3"
+        cells = result["cells"]
+        assert cells, f"{relative} has no code cells"
+        not_run = [i for i, cell in enumerate(cells) if cell["count"] is None]
+        assert not not_run, f"code cells that did not run: {not_run}"
+        errors = [(i, c["errors"]) for i, c in enumerate(cells) if c["errors"] and not c["raises"]]
+        assert not errors, f"cells that raised: {errors}"
+
+        dropdown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-dropdown")
+        preset = dropdown.filter(has_text="preset").first.locator("select")
+        preset.scroll_into_view_if_needed()
+        before_value = preset.input_value()
+        before_images = page.evaluate(OUTPUT_IMAGES)
+        assert before_images, "the kernel explorer shows no images"
+        options = preset.locator("option").all_inner_texts()
+        choice = next(o for o in options if o != before_value and o.lower() != "custom")
+        preset.select_option(label=choice)
+        page.wait_for_function(
+            f"(before) => JSON.stringify(({OUTPUT_IMAGES})()) !== JSON.stringify(before)",
+            arg=before_images,
+            timeout=60_000,
+        )
+        assert preset.input_value() == choice
+        page.screenshot(path=str(artifacts / "jupyterlab__kernel_explorer.png"))
+    finally:
+        context.close()
