@@ -79,7 +79,9 @@ def test_config_validates_against_the_schema():
 def test_every_sphinx_config_key_is_a_registered_sphinx_setting(tmp_path):
     """Start (not run) Sphinx with the configuration Jupyter Book derives from _config.yml."""
     sphinx_config, _ = get_final_config(
-        user_yaml=CONFIG, cli_config={"latex_individualpages": False}, sourcedir=REPO
+        user_yaml=REPO / "_config.yml",  # a path, so local extension folders join sys.path
+        cli_config={"latex_individualpages": False},
+        sourcedir=REPO,
     )
     sphinx_config["external_toc_path"] = str(REPO / "_toc.yml")
     (tmp_path / "src").mkdir()
