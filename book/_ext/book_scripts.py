@@ -3,10 +3,12 @@
 1. Inline scripts added by extensions (sphinx-thebe's ``const THEBE_JS_URL = ...``,
    sphinx-togglebutton's selector) reach the page twice; a repeated ``const`` is a SyntaxError
    that stops the second copy. sphinx-thebe's constants are declared with ``var`` instead.
-2. The ipywidgets HTML manager loads its fonts from a path that require.js derives from the
-   page, not from the CDN the manager came from, so they 404. A require.js ``paths`` entry (a
-   global ``require`` set before require.js loads is its configuration) and
-   ``__jupyter_widgets_assets_path__`` point it at its CDN folder.
+2. The ipywidgets HTML manager bundles several AMD modules, and each loads its fonts from the
+   folder of the URL require.js derives for its name, relative to the page, not to the CDN the
+   bundle came from, so they 404. ``paths`` entries (a global ``require`` set before require.js
+   loads is its configuration) and ``__jupyter_widgets_assets_path__`` map every bundled module
+   into the manager's ``dist/`` folder on the CDN, where the fonts are. The modules are defined
+   by the bundle itself, so require.js never fetches these URLs.
 3. The HTML manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``; the book
    loads MathJax 3, which has no ``Hub``. A two-line ``Hub`` forwards to MathJax 3.
 """
@@ -16,7 +18,14 @@ import re
 from sphinx.application import Sphinx
 
 WIDGET_GLUE = """
-var require = {{paths: {{"@jupyter-widgets/html-manager/dist": "{assets}"}}}};
+var require = {{paths: {{
+  "@jupyter-widgets/html-manager/dist": "{assets}",
+  "@jupyter-widgets/html-manager": "{assets}/html-manager",
+  "@jupyter-widgets/base": "{assets}/base",
+  "@jupyter-widgets/base7": "{assets}/base7",
+  "@jupyter-widgets/controls": "{assets}/controls",
+  "@jupyter-widgets/controls7": "{assets}/controls7",
+}}}};
 window.__jupyter_widgets_assets_path__ = "{assets}/";
 document.addEventListener("DOMContentLoaded", function () {{
   if (window.MathJax && MathJax.startup && !MathJax.Hub) {{

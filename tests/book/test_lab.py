@@ -156,18 +156,21 @@ def test_kernel_explorer_runs_and_reacts_in_jupyterlab(chromium, lab, artifacts)
         dropdown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-dropdown")
         preset = dropdown.filter(has_text="preset").first.locator("select")
         preset.scroll_into_view_if_needed()
-        before_value = preset.input_value()
         before_images = page.evaluate(OUTPUT_IMAGES)
         assert before_images, "the kernel explorer shows no images"
-        options = preset.locator("option").all_inner_texts()
-        choice = next(o for o in options if o != before_value and o.lower() != "custom")
-        preset.select_option(label=choice)
+        # ipywidgets writes option labels with non-breaking spaces: choose by position.
+        labels = [o.replace("\xa0", " ") for o in preset.locator("option").all_inner_texts()]
+        current = preset.evaluate("select => select.selectedIndex")
+        choice = next(
+            i for i, label in enumerate(labels) if i != current and label.lower() != "custom"
+        )
+        preset.select_option(index=choice)
         page.wait_for_function(
             f"(before) => JSON.stringify(({OUTPUT_IMAGES})()) !== JSON.stringify(before)",
             arg=before_images,
             timeout=60_000,
         )
-        assert preset.input_value() == choice
+        assert preset.evaluate("select => select.selectedIndex") == choice
         page.screenshot(path=str(artifacts / "jupyterlab__kernel_explorer.png"))
     finally:
         context.close()
