@@ -16,6 +16,8 @@ from cnnlib.viz.filtering import (
 )
 from cnnlib.viz.grids import draw_grid, show_matrices
 from cnnlib.viz.images import IMAGES, load_image, show_image, to_gray, to_png
+from cnnlib.viz.layers import plot_feature_maps, plot_im2col, plot_timings
+from cnnlib.viz.training import plot_filters, plot_history, plot_loss_curves
 
 __all__ = [
     "IMAGES",
@@ -31,6 +33,12 @@ __all__ = [
     "load_image",
     "output_size_formula",
     "pad2d",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_history",
+    "plot_im2col",
+    "plot_loss_curves",
+    "plot_timings",
     "show_image",
     "show_matrices",
     "to_gray",
