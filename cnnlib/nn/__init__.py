@@ -1,0 +1,46 @@
+"""Layers, containers and losses with torch.nn's names, each with forward AND backward.
+
+A layer is a thin wrapper around a ``cnnlib.functional`` op: ``forward`` calls
+``F.<op>_forward`` and keeps the cache, ``backward`` calls ``F.<op>_backward`` and adds
+the parameter gradients to ``Parameter.grad``.
+"""
+
+from cnnlib.nn.activation import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from cnnlib.nn.containers import Concat, Residual, Sequential
+from cnnlib.nn.conv import Conv2d, ConvTranspose2d
+from cnnlib.nn.dropout import Dropout
+from cnnlib.nn.flatten import Flatten
+from cnnlib.nn.linear import Identity, Linear
+from cnnlib.nn.loss import CrossEntropyLoss, MSELoss
+from cnnlib.nn.module import Module
+from cnnlib.nn.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from cnnlib.nn.parameter import Parameter
+from cnnlib.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+
+__all__ = [
+    "Parameter",
+    "Module",
+    "Sequential",
+    "Residual",
+    "Concat",
+    "Conv2d",
+    "ConvTranspose2d",
+    "Linear",
+    "Identity",
+    "Flatten",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LocalResponseNorm",
+    "CrossEntropyLoss",
+    "MSELoss",
+]
