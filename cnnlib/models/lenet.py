@@ -35,7 +35,7 @@ import numpy as np
 from cnnlib import functional as F
 from cnnlib import nn
 from cnnlib import random as cr
-from cnnlib.backend import asarray_like, namespace
+from cnnlib.backend import namespace
 
 __all__ = ["lenet5", "ScaledTanh", "Subsample", "SparseConv", "RBF", "C3_TABLE"]
 
@@ -45,10 +45,6 @@ C3_TABLE = (
     + [[j % 6, (j + 1) % 6, (j + 2) % 6, (j + 3) % 6] for j in range(6)]
     + [[0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5]]
 )
-
-
-def _accumulate(param, grad):
-    param.grad = grad if param.grad is None else param.grad + grad
 
 
 class ScaledTanh(nn.Module):
@@ -93,8 +89,8 @@ class Subsample(nn.Module):
     def backward(self, dout):
         pooled, pool_cache = self.cache
         xp = namespace(dout, names=["dout"], fn="Subsample.backward")
-        _accumulate(self.weight, xp.sum(dout * pooled, axis=(0, 2, 3)))
-        _accumulate(self.bias, xp.sum(dout, axis=(0, 2, 3)))
+        self.weight.accumulate(xp.sum(dout * pooled, axis=(0, 2, 3)))
+        self.bias.accumulate(xp.sum(dout, axis=(0, 2, 3)))
         return F.avg_pool2d_backward(4 * dout * self.weight.data[None, :, None, None], pool_cache)
 
 
@@ -122,7 +118,7 @@ class SparseConv(nn.Module):
                 select[o * in_channels + i, col] = 1.0
                 fan_in[col] = len(inputs) * kernel_size**2
                 col += 1
-        self.select = select
+        self.register_buffer("select", select)  # moves with .to() / .double()
         # LeCun's initialisation: uniform in +-2.4 / fan_in
         bound = (2.4 / fan_in)[:, None, None]
         w = cr.uniform((k, kernel_size, kernel_size)) * 2 * bound - bound
@@ -133,7 +129,7 @@ class SparseConv(nn.Module):
         """The (C_out, C_in, kH, kW) kernel with zeros where the table has no connection."""
         w = self.weight.data
         xp = namespace(w, names=["weight"], fn="SparseConv")
-        s = asarray_like(self.select, w)
+        s = self.select
         kh, kw = self.kernel_size
         flat = s @ xp.reshape(w, (w.shape[0], kh * kw))
         return xp.reshape(flat, (self.out_channels, self.in_channels, kh, kw))
@@ -146,10 +142,10 @@ class SparseConv(nn.Module):
         dx, dw, db = F.conv2d_backward(dout, self.cache)
         xp = namespace(dw, names=["dweight"], fn="SparseConv.backward")
         kh, kw = self.kernel_size
-        s = asarray_like(self.select, dw)
+        s = self.select
         flat = xp.reshape(dw, (self.out_channels * self.in_channels, kh * kw))
-        _accumulate(self.weight, xp.reshape(s.T @ flat, self.weight.data.shape))
-        _accumulate(self.bias, db)
+        self.weight.accumulate(xp.reshape(s.T @ flat, self.weight.data.shape))
+        self.bias.accumulate(db)
         return dx
 
 
@@ -161,11 +157,11 @@ class RBF(nn.Module):
 
     def __init__(self, in_features=84, num_classes=10, seed=0):
         super().__init__()
-        self.centres = np.where(cr.uniform((num_classes, in_features), seed=seed) < 0.5, -1, 1)
-        self.centres = self.centres.astype(np.float32)
+        code = np.where(cr.uniform((num_classes, in_features), seed=seed) < 0.5, -1.0, 1.0)
+        self.register_buffer("centres", code.astype(np.float32))  # fixed, not trained
 
     def forward(self, x):
-        c = asarray_like(self.centres, x)
+        c = self.centres
         xp = namespace(x, names=["x"], fn="RBF")
         # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, for all pairs at once
         sq = xp.sum(x * x, axis=1, keepdims=True) - 2 * (x @ c.T) + xp.sum(c * c, axis=1)
