@@ -76,7 +76,14 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	touch $@
 
 # Strict: a warning or a failing cell fails the build. Notebooks run once, cached in _build.
-book: $(STAMP)
+# jupyter-cache keys a notebook on its own code only, so when cnnlib (or the book's Sphinx
+# extension) changes, the cached outputs and the pages built from them are dropped.
+BOOK_CACHE_STAMP := _build/.cnnlib-sources
+$(BOOK_CACHE_STAMP): $(shell find cnnlib book/_ext -name '*.py' 2>/dev/null)
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
+	mkdir -p _build && touch $@
+
+book: $(STAMP) $(BOOK_CACHE_STAMP)
 	$(JB) build -W -n --keep-going .
 
 lab: $(STAMP)

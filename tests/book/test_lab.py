@@ -45,6 +45,10 @@ def lab(tmp_path):
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
+    # No "get notified about news?" prompt over the notebook.
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     command = [
