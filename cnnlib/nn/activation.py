@@ -33,6 +33,9 @@ class ReLU(_Activation):
         super().__init__()
         self.inplace = inplace  # accepted for torch compatibility; the output is always new
 
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
 
 class LeakyReLU(_Activation):
     """x where x > 0, negative_slope * x elsewhere."""
@@ -47,7 +50,7 @@ class LeakyReLU(_Activation):
         return (self.negative_slope,)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(_Activation):

@@ -17,23 +17,21 @@ class _BatchNorm(Module):
     Training mode normalises with the batch's statistics and updates the buffers
     running_mean/running_var: new = (1 - momentum) old + momentum batch_stat (the unbiased
     variance); momentum=None averages all batches seen (1 / num_batches_tracked). Eval mode
-    uses the running statistics. affine=False drops weight and bias;
+    uses the running statistics. affine=False drops weight and bias (bias=False only bias);
     track_running_stats=False keeps no buffers and always uses batch statistics.
     """
 
     _dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):  # fmt: skip
+                 affine: bool = True, track_running_stats: bool = True, *,
+                 bias: bool = True):  # fmt: skip
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        ones, zeros = np.ones(num_features, np.float32), np.zeros(num_features, np.float32)
+        self.register_parameter("weight", Parameter(ones) if affine else None)
+        self.register_parameter("bias", Parameter(zeros) if affine and bias else None)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=np.float32))
             self.register_buffer("running_var", np.ones(num_features, dtype=np.float32))
@@ -46,7 +44,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
     def _check_input(self, x):
@@ -78,8 +77,9 @@ class _BatchNorm(Module):
 
     def backward(self, dout):
         dx, dweight, dbias = F.batch_norm_backward(self._check_dout(dout), self.cache)
-        if self.affine:
+        if self.weight is not None:
             self.weight.accumulate(dweight)
+        if self.bias is not None:
             self.bias.accumulate(dbias)
         return dx
 

@@ -1,0 +1,231 @@
+"""Module bookkeeping: registration, traversal, modes, state_dict, conversion, repr, errors."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import torch
+
+from cnnlib import nn
+from cnnlib import random as cr
+
+tnn = pytest.importorskip("torch.nn")
+
+
+class Scale(nn.Module):
+    """y = x * weight + bias over the last axis (a tiny layer that needs no functional op)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.weight = nn.Parameter(np.ones(n))
+        self.bias = nn.Parameter(np.zeros(n))
+
+    def forward(self, x):
+        self.cache = x
+        self.out = x * self.weight.data + self.bias.data
+        return self.out
+
+    def backward(self, dout):
+        self._check_dout(dout)
+        self.weight.accumulate((dout * self.cache).sum(axis=0))
+        self.bias.accumulate(dout.sum(axis=0))
+        return dout * self.weight.data
+
+
+def _pair():
+    """The same small CNN in cnnlib and torch (construction only)."""
+    ours = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 4, 3, bias=False, groups=2), nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(4 * 2 * 2, 10),
+    )  # fmt: skip
+    theirs = tnn.Sequential(
+        tnn.Conv2d(3, 8, 3, padding=1), tnn.BatchNorm2d(8), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(8, 4, 3, bias=False, groups=2), tnn.Flatten(), tnn.Dropout(0.3),
+        tnn.Linear(4 * 2 * 2, 10),
+    )  # fmt: skip
+    return ours, theirs
+
+
+def test_parameters_in_registration_order_weight_before_bias():
+    ours, theirs = _pair()
+    names = [n for n, _ in ours.named_parameters()]
+    assert names == [n for n, _ in theirs.named_parameters()]
+    assert names[:2] == ["0.weight", "0.bias"]
+    assert [p.shape for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert all(p.dtype == np.float32 for p in ours.parameters())
+
+
+def test_state_dict_keys_and_shapes_match_torch():
+    ours, theirs = _pair()
+    sd, tsd = ours.state_dict(), theirs.state_dict()
+    assert list(sd) == list(tsd)
+    for k in sd:
+        assert tuple(sd[k].shape) == tuple(tsd[k].shape), k
+    assert sd["1.num_batches_tracked"].dtype == np.int64
+
+
+def test_children_modules_and_indexing():
+    ours, _ = _pair()
+    assert len(ours) == 8 and isinstance(ours[1], nn.BatchNorm2d)
+    assert [n for n, _ in ours.named_children()] == [str(i) for i in range(8)]
+    assert len(list(ours.modules())) == 9
+    assert isinstance(ours[2:4], nn.Sequential) and len(ours[2:4]) == 2
+    assert [n for n, _ in ours.named_modules()][:2] == ["", "0"]
+
+
+def test_bias_false_registers_none():
+    conv = nn.Conv2d(2, 3, 1, bias=False)
+    assert conv.bias is None
+    assert [n for n, _ in conv.named_parameters()] == ["weight"]
+    assert list(conv.state_dict()) == ["weight"]
+
+
+def test_assigning_a_plain_array_to_a_parameter_slot_is_an_error():
+    lin = nn.Linear(2, 3)
+    with pytest.raises(TypeError, match="nn.Parameter"):
+        lin.weight = np.zeros((3, 2))
+
+
+def test_train_eval_reach_every_module():
+    ours, _ = _pair()
+    ours.eval()
+    assert not any(m.training for m in ours.modules())
+    ours.train()
+    assert all(m.training for m in ours.modules())
+
+
+def test_zero_grad_and_accumulation():
+    s = Scale(3)
+    x = np.arange(6.0).reshape(2, 3)
+    s(x)
+    s.backward(np.ones((2, 3)))
+    s.backward(np.ones((2, 3)))  # gradients of two passes add up
+    np.testing.assert_allclose(s.weight.grad, 2 * x.sum(axis=0))
+    s.zero_grad()
+    assert s.weight.grad is None and s.bias.grad is None
+
+
+def test_state_dict_round_trip_through_torch():
+    ours, theirs = _pair()
+    ours.load_state_dict(theirs.state_dict())
+    for k, v in ours.state_dict().items():
+        np.testing.assert_array_equal(v, theirs.state_dict()[k].numpy())
+        assert isinstance(v, np.ndarray)
+    assert ours[0].weight.dtype == np.float32
+    # and back: a torch model accepts our state_dict
+    cr.manual_seed(3)
+    fresh, _ = _pair()
+    theirs.load_state_dict(
+        {k: torch.from_numpy(np.array(v)) for k, v in fresh.state_dict().items()}
+    )
+    np.testing.assert_array_equal(theirs[0].weight.detach().numpy(), fresh[0].weight.data)
+
+
+def test_loaded_values_are_copies():
+    a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+    a.load_state_dict(b.state_dict())
+    b.weight.data[...] = 0
+    assert np.abs(a.weight.data).sum() > 0
+
+
+def test_load_state_dict_errors():
+    lin = nn.Linear(3, 2)
+    sd = lin.state_dict()
+    with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]"):
+        lin.load_state_dict({"weight": sd["weight"]})
+    with pytest.raises(RuntimeError, match=r"unexpected keys: \['extra'\]"):
+        lin.load_state_dict({**sd, "extra": np.zeros(1)})
+    with pytest.raises(RuntimeError, match=r"weight: checkpoint has shape \(2, 4\).*\(2, 3\)"):
+        lin.load_state_dict({"weight": np.zeros((2, 4)), "bias": sd["bias"]})
+    lin.load_state_dict({"weight": np.ones((2, 3))}, strict=False)
+    assert (lin.weight.data == 1).all()
+
+
+def test_to_converts_parameters_grads_and_buffers():
+    ours, _ = _pair()
+    ours[0].weight.grad = np.ones(ours[0].weight.shape, dtype=np.float32)
+    assert ours.to("torch") is ours
+    for p in ours.parameters():
+        assert isinstance(p.data, torch.Tensor) and p.data.dtype == torch.float32
+    assert isinstance(ours[0].weight.grad, torch.Tensor)
+    bn = ours[1]
+    assert isinstance(bn.running_mean, torch.Tensor)
+    assert bn.num_batches_tracked.dtype == torch.int64
+    ours.double()
+    assert ours[7].bias.data.dtype == torch.float64 and bn.running_var.dtype == torch.float64
+    assert bn.num_batches_tracked.dtype == torch.int64  # integer buffers keep their dtype
+    ours.to("numpy", dtype=np.float32)
+    assert isinstance(ours[7].weight.data, np.ndarray) and ours[7].weight.dtype == np.float32
+    ours.to(torch.device("cpu"), dtype=torch.float64)
+    assert ours[7].weight.data.dtype == torch.float64
+    ours.float().numpy()
+    assert ours[0].weight.dtype == np.float32 and isinstance(bn.running_mean, np.ndarray)
+
+
+def test_construction_is_seeded_and_uses_torch_bounds():
+    cr.manual_seed(0)
+    a = nn.Conv2d(4, 6, 3)
+    cr.manual_seed(0)
+    b = nn.Conv2d(4, 6, 3)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    bound = 1 / math.sqrt(4 * 9)  # kaiming_uniform_(a=sqrt(5)) and the bias rule agree here
+    for p in (a.weight.data, a.bias.data):
+        assert np.abs(p).max() <= bound
+    big = nn.Linear(400, 300)
+    assert 0.99 / math.sqrt(400) < np.abs(big.weight.data).max() <= 1 / math.sqrt(400)
+    t = tnn.Linear(400, 300)
+    assert t.weight.var().item() == pytest.approx(float(big.weight.data.var()), rel=0.03)
+    ct = nn.ConvTranspose2d(4, 6, 3, groups=2)  # torch: fan_in from weight.shape[1] * k * k
+    assert ct.weight.shape == (4, 3, 3, 3)
+    assert np.abs(ct.bias.data).max() <= 1 / math.sqrt(3 * 9)
+
+
+def test_repr_matches_torch():
+    ours, theirs = _pair()
+    assert repr(ours) == repr(theirs)
+    extra = [
+        (nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
+         tnn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)),
+        (nn.Conv2d(4, 4, 3, padding="same", dilation=2), tnn.Conv2d(4, 4, 3, padding="same",
+                                                                   dilation=2)),
+        (nn.AvgPool2d(3, 2), tnn.AvgPool2d(3, 2)), (nn.LeakyReLU(0.2), tnn.LeakyReLU(0.2)),
+        (nn.AdaptiveAvgPool2d(1), tnn.AdaptiveAvgPool2d(1)), (nn.Softmax(1), tnn.Softmax(1)),
+        (nn.LocalResponseNorm(5), tnn.LocalResponseNorm(5)), (nn.ReLU(True), tnn.ReLU(True)),
+        (nn.BatchNorm1d(3, affine=False), tnn.BatchNorm1d(3, affine=False)),
+        (nn.BatchNorm2d(3, bias=False), tnn.BatchNorm2d(3, bias=False)),
+        (nn.CrossEntropyLoss(), tnn.CrossEntropyLoss()), (nn.Identity(), tnn.Identity()),
+        (nn.Sigmoid(), tnn.Sigmoid()), (nn.Tanh(), tnn.Tanh()), (nn.MSELoss(), tnn.MSELoss()),
+    ]  # fmt: skip
+    for a, b in extra:
+        assert repr(a) == repr(b)
+
+
+def test_backward_before_forward_and_wrong_dout_shape():
+    s = Scale(3)
+    with pytest.raises(RuntimeError, match="Scale.backward called before forward"):
+        s.backward(np.ones((2, 3)))
+    s(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"Scale.backward: dout has shape \(2, 4\).*\(2, 3\)"):
+        s.backward(np.ones((2, 4)))
+    seq = nn.Sequential(Scale(3), nn.Identity())
+    with pytest.raises(RuntimeError, match="Sequential.backward called before forward"):
+        seq.backward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="CrossEntropyLoss.backward called before forward"):
+        nn.CrossEntropyLoss().backward()
+
+
+def test_containers_with_custom_layers_chain_rule():
+    rng = np.random.default_rng(0)
+    a, b = Scale(3), Scale(3)
+    a.weight.data, b.weight.data = rng.standard_normal(3), rng.standard_normal(3)
+    x, dout = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    res = nn.Residual(a)
+    np.testing.assert_allclose(res(x), x * a.weight.data + x)
+    np.testing.assert_allclose(res.backward(dout), dout * a.weight.data + dout)
+    cat = nn.Concat(a, b, dim=1)
+    assert cat(x).shape == (2, 6)
+    dx = cat.backward(np.concatenate([dout, 2 * dout], axis=1))
+    np.testing.assert_allclose(dx, dout * a.weight.data + 2 * dout * b.weight.data)
+    with pytest.raises(TypeError, match="Module"):
+        nn.Sequential(Scale(2), np.zeros(2))
