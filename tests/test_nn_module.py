@@ -151,7 +151,7 @@ def test_to_converts_parameters_grads_and_buffers():
     assert isinstance(ours[0].weight.grad, torch.Tensor)
     bn = ours[1]
     assert isinstance(bn.running_mean, torch.Tensor)
-    assert bn.num_batches_tracked.dtype == torch.int64
+    assert bn.num_batches_tracked.dtype == torch.int64 and bn.num_batches_tracked.shape == ()
     ours.double()
     assert ours[7].bias.data.dtype == torch.float64 and bn.running_var.dtype == torch.float64
     assert bn.num_batches_tracked.dtype == torch.int64  # integer buffers keep their dtype

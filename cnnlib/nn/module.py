@@ -309,6 +309,6 @@ def _convert(a, device, dtype):
     if device == "torch-keep":
         t, device = a, a.device
     else:
-        t = a if is_torch(a) else torch.from_numpy(np.ascontiguousarray(to_numpy(a)))
+        t = a if is_torch(a) else torch.from_numpy(np.array(to_numpy(a), order="C"))
         device = torch.device("cpu" if device == "torch" else device)
     return t.to(device=device, dtype=getattr(torch, name) if name is not None else None)

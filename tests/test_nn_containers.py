@@ -1,0 +1,168 @@
+"""Sequential, Residual and Concat against hand-built torch equivalents: outputs and all grads."""
+
+import numpy as np
+import pytest
+from helpers import torch
+from nn_helpers import LAYER_BACKENDS, compare, copy_weights, layer_backend
+
+from cnnlib import nn
+from cnnlib import random as cr
+from cnnlib.backend import to_numpy
+
+tnn = pytest.importorskip("torch.nn")
+
+
+class TResidual(tnn.Module):
+    """torch version of nn.Residual (same child names, so state_dicts line up)."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body, self.shortcut = body, shortcut if shortcut is not None else tnn.Identity()
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+
+
+class TConcat(tnn.Module):
+    def __init__(self, *branches, dim=1):
+        super().__init__()
+        self.dim = dim
+        for i, b in enumerate(branches):
+            self.add_module(str(i), b)
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.children()], dim=self.dim)
+
+
+@pytest.fixture(params=LAYER_BACKENDS)
+def lb(request):
+    return layer_backend(request.param)
+
+
+def _x(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _block(m, res, c_in, c_out, stride, projection):
+    """conv-bn-relu-conv-bn body with an identity or 1x1 conv (+ bn) shortcut."""
+    body = m.Sequential(
+        m.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), m.BatchNorm2d(c_out),
+        m.ReLU(), m.Conv2d(c_out, c_out, 3, padding=1, bias=False), m.BatchNorm2d(c_out),
+    )  # fmt: skip
+    short = None
+    if projection:
+        short = m.Sequential(m.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                             m.BatchNorm2d(c_out))  # fmt: skip
+    return m.Sequential(res(body, short), m.ReLU())
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("c_in, c_out, stride, projection", [(4, 4, 1, False), (3, 6, 2, True)])
+def test_residual_block(c_in, c_out, stride, projection, train, lb):
+    ours = _block(nn, nn.Residual, c_in, c_out, stride, projection)
+    theirs = _block(tnn, TResidual, c_in, c_out, stride, projection)
+    copy_weights(ours, theirs, lb)
+    ours.train(train)
+    theirs.train(train)
+    compare(ours, theirs, _x(2, c_in, 6, 6), lb)
+
+
+def _inception(m, cat):
+    """Branches of different widths (2, 3, 1 and 4 channels) joined along channels."""
+    return m.Sequential(
+        cat(
+            m.Conv2d(3, 2, 1),
+            m.Sequential(m.Conv2d(3, 3, 1), m.ReLU(), m.Conv2d(3, 3, 3, padding=1)),
+            m.Sequential(m.MaxPool2d(3, 1, padding=1), m.Conv2d(3, 1, 1)),
+            m.Sequential(m.Conv2d(3, 4, 5, padding=2), m.Tanh()),
+        ),
+        m.ReLU(),
+    )
+
+
+def test_concat_branches_of_different_widths(lb):
+    ours, theirs = _inception(nn, nn.Concat), _inception(tnn, TConcat)
+    copy_weights(ours, theirs, lb)
+    out = compare(ours, theirs, _x(2, 3, 5, 5), lb)
+    assert out.shape == (2, 10, 5, 5)
+
+
+def test_concat_along_features(lb):
+    ours = nn.Concat(nn.Linear(4, 3), nn.Sequential(nn.Linear(4, 2), nn.Sigmoid()), dim=-1)
+    theirs = TConcat(tnn.Linear(4, 3), tnn.Sequential(tnn.Linear(4, 2), tnn.Sigmoid()), dim=-1)
+    copy_weights(ours, theirs, lb)
+    compare(ours, theirs, _x(5, 4), lb)
+
+
+def _mixed(m):
+    return m.Sequential(
+        m.Conv2d(1, 4, 3, padding=1), m.BatchNorm2d(4), m.LeakyReLU(0.1), m.MaxPool2d(2),
+        m.Conv2d(4, 6, 3), m.ReLU(), m.AdaptiveAvgPool2d(2), m.Flatten(), m.Dropout(0.5),
+        m.Linear(24, 8), m.Tanh(), m.Linear(8, 3),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_sequential_of_mixed_layers(train, lb):
+    ours, theirs = _mixed(nn), _mixed(tnn)
+    copy_weights(ours, theirs, lb)
+    ours.train(train)
+    theirs.train(train)
+    if train:  # dropout masks cannot match torch's RNG: compare without the dropout layer
+        ours, theirs = nn.Sequential(*ours[:8], *ours[9:]), tnn.Sequential(*theirs[:8], *theirs[9:])
+    compare(ours, theirs, _x(3, 1, 10, 10), lb)
+
+
+def test_training_step_with_loss_matches_torch():
+    """One full step: loss, backward through the model, gradients equal torch's."""
+    ours, theirs = _mixed(nn).eval(), _mixed(tnn).eval()
+    copy_weights(ours, theirs, "numpy")
+    x, y = _x(4, 1, 10, 10), np.array([0, 2, 1, 2])
+    loss_fn = nn.CrossEntropyLoss()
+    loss = loss_fn(ours(x), y)
+    ours.backward(loss_fn.backward())
+    tloss = tnn.CrossEntropyLoss()(theirs(torch.from_numpy(x)), torch.from_numpy(y))
+    tloss.backward()
+    assert float(loss) == pytest.approx(tloss.item(), rel=1e-10)
+    for (name, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-7, atol=1e-12, err_msg=name)
+
+
+def test_to_torch_then_forward_gives_the_same_output():
+    cr.manual_seed(0)
+    model = _block(nn, nn.Residual, 3, 6, 2, True).eval()
+    x = _x(2, 3, 8, 8).astype(np.float32)
+    ref = model(x)
+    model.to("torch")
+    out = model(torch.from_numpy(x))
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-6)
+    model.to("numpy")
+    np.testing.assert_allclose(model(x), ref, rtol=1e-6, atol=1e-7)
+
+
+def test_state_dict_round_trip_preserves_outputs():
+    cr.manual_seed(1)
+    a = _block(nn, nn.Residual, 3, 6, 2, True)
+    a.train()
+    a(_x(4, 3, 6, 6).astype(np.float32))  # move the running statistics away from 0 / 1
+    cr.manual_seed(2)
+    b = _block(nn, nn.Residual, 3, 6, 2, True)
+    b.load_state_dict(a.state_dict())
+    a.eval()
+    b.eval()
+    x = _x(2, 3, 6, 6, seed=3).astype(np.float32)
+    np.testing.assert_array_equal(a(x), b(x))
+    assert int(to_numpy(b[0].body[1].num_batches_tracked)) == 1
+
+
+def test_container_errors():
+    res = nn.Residual(nn.Conv2d(3, 4, 1))
+    with pytest.raises(ValueError, match="Residual: body output .* shortcut output"):
+        res(np.zeros((1, 3, 4, 4), dtype=np.float32))
+    cat = nn.Concat(nn.Identity(), nn.Identity())
+    with pytest.raises(RuntimeError, match="Concat.backward called before forward"):
+        cat.backward(np.zeros((1, 2)))
+    cat(np.zeros((1, 2)))
+    with pytest.raises(ValueError, match=r"Concat.backward: dout has shape \(1, 2\)"):
+        cat.backward(np.zeros((1, 2)))
