@@ -1,0 +1,156 @@
+"""Pure functions with torch.nn.functional's names, signatures and defaults.
+
+Every differentiable op ``op`` comes in three forms::
+
+    out = op(...)                      # what torch.nn.functional.op returns
+    out, cache = op_forward(...)       # the same, plus a NamedTuple for the backward pass
+    grads = op_backward(dout, cache)   # (dx, dweight, dbias) or dx alone
+
+The array library is taken from the inputs: NumPy in, NumPy out; torch in, torch out
+(on the same device); array-api-strict works too.
+
+    from cnnlib import functional as F
+    y = F.relu(F.conv2d(x, w, b, padding=1))
+"""
+
+from cnnlib.functional.activation import (
+    leaky_relu,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    log_softmax,
+    log_softmax_backward,
+    log_softmax_forward,
+    relu,
+    relu_backward,
+    relu_forward,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax,
+    softmax_backward,
+    softmax_forward,
+    tanh,
+    tanh_backward,
+    tanh_forward,
+)
+from cnnlib.functional.adaptive_pool import (
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
+    adaptive_max_pool2d_forward,
+)
+from cnnlib.functional.conv import (
+    conv2d,
+    conv2d_backward,
+    conv2d_forward,
+    conv2d_naive,
+    true_conv2d,
+    true_conv2d_backward,
+    true_conv2d_forward,
+)
+from cnnlib.functional.conv_transpose import (
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
+from cnnlib.functional.dropout import dropout, dropout_backward, dropout_forward
+from cnnlib.functional.fold import fold, unfold
+from cnnlib.functional.linear import linear, linear_backward, linear_forward
+from cnnlib.functional.loss import (
+    cross_entropy,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    mse_loss,
+    mse_loss_backward,
+    mse_loss_forward,
+)
+from cnnlib.functional.norm import (
+    batch_norm,
+    batch_norm_backward,
+    batch_norm_forward,
+    local_response_norm,
+    local_response_norm_backward,
+    local_response_norm_forward,
+)
+from cnnlib.functional.pool import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    avg_pool2d_naive,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    max_pool2d_naive,
+)
+
+__all__ = [
+    # convolution
+    "conv2d",
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv2d_naive",
+    "true_conv2d",
+    "true_conv2d_forward",
+    "true_conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+    "unfold",
+    "fold",
+    # pooling
+    "max_pool2d",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_naive",
+    "avg_pool2d",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "avg_pool2d_naive",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_forward",
+    "adaptive_max_pool2d_backward",
+    # activations
+    "relu",
+    "relu_forward",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_forward",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_forward",
+    "tanh_backward",
+    "softmax",
+    "softmax_forward",
+    "softmax_backward",
+    "log_softmax",
+    "log_softmax_forward",
+    "log_softmax_backward",
+    # linear, dropout, normalisation
+    "linear",
+    "linear_forward",
+    "linear_backward",
+    "dropout",
+    "dropout_forward",
+    "dropout_backward",
+    "batch_norm",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "local_response_norm",
+    "local_response_norm_forward",
+    "local_response_norm_backward",
+    # losses
+    "cross_entropy",
+    "cross_entropy_forward",
+    "cross_entropy_backward",
+    "mse_loss",
+    "mse_loss_forward",
+    "mse_loss_backward",
+]
