@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cnnlib import viz
@@ -32,6 +32,7 @@ TORCH_MODES = {
     seed=st.integers(0, 99),
 )
 def test_filter_image_matches_torch(h, w, k, stride, padding, dilation, mode, convolution, seed):
+    assume(dilation * (k - 1) + 1 <= min(h, w) + 2 * padding)
     rng = np.random.default_rng(seed)
     x, kern = rng.normal(size=(2, h, w)), rng.normal(size=(k, k))
     out = viz.filter_image(x, kern, stride, padding, dilation, mode, convolution)
@@ -44,6 +45,13 @@ def test_filter_image_matches_torch(h, w, k, stride, padding, dilation, mode, co
         viz.conv_output_size(h, k, stride, padding, dilation),
         viz.conv_output_size(w, k, stride, padding, dilation),
     )
+
+
+def test_filter_image_rejects_kernel_larger_than_padded_image():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        viz.filter_image(np.zeros((6, 6)), np.zeros((5, 5)), dilation=2)
+    with pytest.raises(ValueError, match="filter_image: expected"):
+        viz.filter_image(np.zeros((6,)), np.zeros((3, 3)))
 
 
 def test_worked_example_of_source_002():
