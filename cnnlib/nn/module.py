@@ -299,16 +299,14 @@ def _is_float(a) -> bool:
 def _convert(a, device, dtype):
     """`a` on `device` (see Module.to) with floating-point arrays cast to `dtype`."""
     name = _dtype_name(dtype) if _is_float(a) else None
-    if device is None:
-        device = "torch-keep" if is_torch(a) else "numpy"
-    if isinstance(device, str) and device == "numpy":
+    if (device is None and not is_torch(a)) or (isinstance(device, str) and device == "numpy"):
         out = to_numpy(a)
         return out.astype(name) if name is not None else out
     import torch
 
-    if device == "torch-keep":
-        t, device = a, a.device
-    else:
-        t = a if is_torch(a) else torch.from_numpy(np.array(to_numpy(a), order="C"))
-        device = torch.device("cpu" if device == "torch" else device)
-    return t.to(device=device, dtype=getattr(torch, name) if name is not None else None)
+    t = a if is_torch(a) else torch.from_numpy(np.array(to_numpy(a), order="C"))
+    if device is None:
+        device = t.device
+    elif isinstance(device, str) and device == "torch":
+        device = "cpu"
+    return t.to(device=torch.device(device), dtype=getattr(torch, name) if name else None)
