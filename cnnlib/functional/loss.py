@@ -52,7 +52,7 @@ def _check_reduction(reduction, fn: str) -> str:
 
 def _reduce(values, reduction: str, xp):
     if reduction == "none":
-        return values
+        return xp.asarray(values)  # NumPy turns 0-d results into scalars; keep arrays
     total = xp.sum(values)
     return xp.asarray(total / math.prod(values.shape) if reduction == "mean" else total)
 
@@ -60,7 +60,7 @@ def _reduce(values, reduction: str, xp):
 def _upstream(dloss, reduction: str, shape, fn: str):
     """Check the upstream gradient: a number or 0-d array for a reduced loss, an array of
     `shape` for reduction='none'."""
-    if reduction == "none":
+    if reduction == "none" and tuple(shape) != ():
         if not hasattr(dloss, "shape") or tuple(dloss.shape) != tuple(shape):
             got = tuple(dloss.shape) if hasattr(dloss, "shape") else type(dloss).__name__
             raise ValueError(
@@ -176,7 +176,7 @@ def mse_loss_forward(input, target, reduction="mean"):
             f"and {tuple(target.shape)}"
         )
     _check_reduction(reduction, fn)
-    diff = input - target
+    diff = xp.asarray(input - target)  # an array even for 0-d NumPy input
     return _reduce(diff * diff, reduction, xp), MSELossCache(diff, reduction)
 
 
@@ -184,10 +184,11 @@ def mse_loss_backward(dloss, cache: MSELossCache):
     """dinput = 2 (input - target) * dloss (/ number of elements for 'mean')."""
     diff, reduction = cache
     dloss = _upstream(dloss, reduction, diff.shape, "mse_loss_backward")
+    xp = namespace(diff, names=["the cached difference"], fn="mse_loss_backward")
     grad = 2 * diff
     if reduction == "mean":
         grad = grad / math.prod(diff.shape)
-    return grad * dloss
+    return xp.asarray(grad * dloss)
 
 
 def mse_loss(input, target, reduction="mean"):
