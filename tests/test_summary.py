@@ -1,0 +1,100 @@
+"""cnnlib.utils.summary: shapes, parameter totals, MACs and receptive fields."""
+
+import numpy as np
+import pytest
+
+from cnnlib import models, nn
+from cnnlib.utils.summary import summary
+
+
+def test_conv_macs_by_hand_and_shapes():
+    net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    s = summary(net, (3, 32, 32))
+    conv = s.rows[0]
+    assert conv.shape == (64, 32, 32)
+    # each of the 64 x 32 x 32 outputs sums 3 x 3 x 3 products
+    assert conv.macs == 64 * 32 * 32 * 3 * 3 * 3 == 1_769_472
+    assert conv.params == 64 * 27 + 64
+    assert s.rows[2].shape == (64, 16, 16) and s.rows[2].macs == 0
+    assert s.output_shape == (64, 16, 16) and s.total_params == 1792
+
+
+def test_grouped_strided_dilated_conv_macs():
+    net = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=2, dilation=2, groups=4))
+    s = summary(net, (1, 8, 15, 15))
+    # (15 + 4 - 2*2 - 1) // 2 + 1 = 8
+    assert s.rows[0].shape == (16, 8, 8)
+    assert s.rows[0].macs == 16 * 8 * 8 * (8 // 4) * 9
+
+
+def test_receptive_field_of_stacked_convs():
+    three = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(3)])
+    s = summary(three, (1, 32, 32))
+    assert [r.rf for r in s.rows] == [3, 5, 7] and s.rows[-1].jump == 1
+    pooled = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3))
+    s = summary(pooled, (1, 32, 32))
+    # the pool doubles the jump, so the last 3x3 conv adds 2 * (3 - 1) pixels
+    assert [(r.rf, r.jump) for r in s.rows] == [(3, 1), (4, 2), (8, 2)]
+
+
+def test_branches_and_table_output():
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.Residual(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1))),
+        nn.Concat(nn.Identity(), nn.Conv2d(4, 2, 1), dim=1),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 10),
+    )
+    s = summary(net, (3, 16, 16))
+    assert s.output_shape == (10,)
+    assert max(r.rf or 0 for r in s.rows) == 7
+    assert s.rows[-1].rf is None and s.rows[-1].macs == 60
+    x = np.zeros((2, 3, 16, 16), np.float32)
+    assert net(x).shape == (2, 10)
+    text = str(s)
+    assert "output shape" in text and f"{s.total_params:,}" in text
+    html = s._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") == len(s.rows) + 1
+
+
+@pytest.mark.parametrize(
+    "build, shape, params, gmacs",
+    [
+        # torchvision's reference numbers (parameters; GFLOPS column = multiply-adds)
+        (lambda: models.alexnet(variant="torchvision"), (3, 224, 224), 61_100_840, 0.71),
+        (models.resnet18, (3, 224, 224), 11_689_512, 1.81),
+        (models.resnet50, (3, 224, 224), 25_557_032, 4.09),
+    ],
+)
+def test_reference_totals(build, shape, params, gmacs):
+    s = summary(build(), shape)
+    assert s.total_params == params
+    assert s.output_shape == (1000,)
+    assert round(s.total_macs / 1e9, 2) == gmacs
+
+
+@pytest.mark.slow
+def test_vgg16_totals():
+    s = summary(models.vgg16(), (3, 224, 224))
+    assert s.total_params == 138_357_544
+    assert round(s.total_macs / 1e9, 2) == 15.47  # torchvision lists 15.47 GFLOPS
+    assert s["0.0"].rf == 3 and s.rows[-1].shape == (1000,)
+    # the last conv of VGG-16 sees 196 x 196 input pixels, neighbours 16 pixels apart
+    last_conv = [r for r in s.rows if r.kind == "Conv2d"][-1]
+    assert (last_conv.rf, last_conv.jump) == (196, 16)
+
+
+def test_summary_matches_a_real_forward_for_custom_layers():
+    net = models.lenet5(variant="original")
+    s = summary(net, (1, 32, 32))
+    assert s.total_params == 60_000
+    shapes = [r.shape for r in s.rows]
+    assert shapes[0] == (6, 28, 28) and (16, 10, 10) in shapes and shapes[-1] == (10,)
+    net.eval()
+    assert net(np.zeros((2, 1, 32, 32), np.float32)).shape == (2, 10)
+
+
+def test_rejects_bad_shape():
+    with pytest.raises(ValueError, match="input_shape"):
+        summary(nn.Sequential(nn.ReLU()), (3, 4))
