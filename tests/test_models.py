@@ -10,6 +10,7 @@ import pytest
 
 from cnnlib import models, nn
 from cnnlib.models.lenet import C3_TABLE
+from cnnlib.random import manual_seed
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -291,3 +292,32 @@ def test_lenet_original_runs_on_torch_backend():
     assert isinstance(out, torch.Tensor) and out.shape == (2, 10)
     dx = model.backward(torch.ones_like(out))
     assert isinstance(dx, torch.Tensor) and dx.shape == (2, 1, 32, 32)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["lenet_original", "resnet_small", "googlenet_small"])
+def test_models_on_cuda_match_numpy(name):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    build, shape = {
+        "lenet_original": (lambda: models.lenet5(variant="original"), (2, 1, 32, 32)),
+        "resnet_small": (lambda: models.resnet18(10, width=0.25, small=True), (2, 3, 16, 16)),
+        "googlenet_small": (lambda: models.googlenet(10, width=0.125, small=True), (2, 3, 16, 16)),
+    }[name]
+    model = build().double()
+    model.train()  # batch statistics and running-stat updates on both devices
+    gpu = build().double()
+    gpu.load_state_dict(model.state_dict())
+    gpu.to("cuda").train()
+    x = np.random.default_rng(0).normal(size=shape)
+    manual_seed(0)  # googlenet's dropout draws the same mask on both devices
+    out = model(x)
+    manual_seed(0)
+    out_gpu = gpu(torch.from_numpy(x).cuda())
+    assert out_gpu.device.type == "cuda"
+    np.testing.assert_allclose(out_gpu.cpu().numpy(), out, rtol=1e-7, atol=1e-9)
+    dout = np.random.default_rng(1).normal(size=out.shape)
+    dx, dx_gpu = model.backward(dout), gpu.backward(torch.from_numpy(dout).cuda())
+    np.testing.assert_allclose(dx_gpu.cpu().numpy(), dx, rtol=1e-6, atol=1e-9)
+    for p, q in zip(model.parameters(), gpu.parameters()):
+        np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad, rtol=1e-6, atol=1e-9)

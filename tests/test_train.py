@@ -99,3 +99,37 @@ def test_same_loss_curve_as_torch():
     assert np.mean(torch_losses[-5:]) < 0.75 * np.mean(torch_losses[:5])  # it did learn
     for p, pt in zip(model.parameters(), ref.parameters()):
         np.testing.assert_allclose(p.data, pt.detach().numpy(), rtol=1e-8, atol=1e-10)
+
+
+def _loss_curve(device, steps=8):
+    """Step losses of small_cnn (seeded, float64) trained on `device` ("numpy", "torch", "cuda")."""
+    d = load_digits()
+    manual_seed(3)
+    model = small_cnn().double()
+    if device != "numpy":
+        model.to(device)
+    loader = DataLoader(d.x_train[: 16 * steps].astype(np.float64), d.y_train[: 16 * steps],
+                        batch_size=16, shuffle=True, seed=0,
+                        device=None if device == "numpy" else device)  # fmt: skip
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    hist = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=1, progress=False)
+    return np.array(hist["step_loss"]), model
+
+
+def test_fit_on_torch_tensors_matches_numpy():
+    torch = pytest.importorskip("torch")
+    ref, _ = _loss_curve("numpy")
+    out, model = _loss_curve("torch")
+    assert all(isinstance(p.data, torch.Tensor) for p in model.parameters())
+    np.testing.assert_allclose(out, ref, rtol=1e-9)
+
+
+@pytest.mark.cuda
+def test_fit_on_cuda_matches_numpy():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    ref, _ = _loss_curve("numpy")
+    out, model = _loss_curve("cuda")
+    assert all(p.data.device.type == "cuda" for p in model.parameters())
+    np.testing.assert_allclose(out, ref, rtol=1e-7)
