@@ -98,3 +98,26 @@ def test_summary_matches_a_real_forward_for_custom_layers():
 def test_rejects_bad_shape():
     with pytest.raises(ValueError, match="input_shape"):
         summary(nn.Sequential(nn.ReLU()), (3, 4))
+
+
+def test_string_padding():
+    net = nn.Sequential(nn.Conv2d(2, 4, 5, padding="same"), nn.Conv2d(4, 4, 3, padding="valid"))
+    s = summary(net, (2, 9, 9))
+    assert [r.shape for r in s.rows] == [(4, 9, 9), (4, 7, 7)]
+    assert [r.rf for r in s.rows] == [5, 7]
+    assert net(np.zeros((1, 2, 9, 9), np.float32)).shape == (1, 4, 7, 7)
+
+
+class Double(nn.Module):
+    """A layer summary has no formula for: stacks x with itself along the channels."""
+
+    def forward(self, x):
+        self.out = np.concatenate([x, x], axis=1)
+        return self.out
+
+
+def test_unknown_layer_shape_comes_from_a_forward_pass():
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), Double(), nn.Flatten())
+    s = summary(net, (1, 6, 6))
+    assert s.rows[1].kind == "Double" and s.rows[1].shape == (6, 4, 4)
+    assert s.output_shape == (96,) and s.rows[1].rf is None

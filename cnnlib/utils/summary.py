@@ -10,7 +10,8 @@ Conventions:
   layers: a conv producing (C_out, H_out, W_out) costs C_out H_out W_out (C_in/groups) kH kW.
 * Receptive field r and jump j (the input-pixel distance between neighbouring outputs)
   follow the conv/pool path: a layer with kernel k, dilation d and stride s gives
-  r <- r + d (k - 1) j and j <- j s. Branches (Residual, Concat) take the largest r.
+  r <- r + d (k - 1) j and j <- j s (along the height). Branches (Residual, Concat)
+  take the largest r.
   After an adaptive pool that changes the size, Flatten or Linear, every output sees
   the whole input ("-").
 """
@@ -206,13 +207,15 @@ class _Walker:
         (kh, kw) = _pair(m.kernel_size)
         stride = getattr(m, "stride", None)
         (sh, sw) = _pair(m.kernel_size if stride is None else stride)
-        (ph, pw) = _pair(getattr(m, "padding", 0))
         (dh, dw) = _pair(getattr(m, "dilation", 1))
-        if isinstance(getattr(m, "padding", 0), str):
-            raise ValueError(f"summary: string padding {m.padding!r} is not supported")
-        ceil = getattr(m, "ceil_mode", False)
-        h = _window_out(shape[1], kh, sh, ph, dh, ceil)
-        w = _window_out(shape[2], kw, sw, pw, dw, ceil)
+        padding = getattr(m, "padding", 0)
+        if padding == "same":  # torch allows it only with stride 1: the size is kept
+            h, w = shape[1], shape[2]
+        else:
+            (ph, pw) = (0, 0) if padding == "valid" else _pair(padding)
+            ceil = getattr(m, "ceil_mode", False)
+            h = _window_out(shape[1], kh, sh, ph, dh, ceil)
+            w = _window_out(shape[2], kw, sw, pw, dw, ceil)
         if kind in _POOLS:
             return (shape[0], h, w), 0, (kh, sh, dh)
         c_out = m.out_channels
