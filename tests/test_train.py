@@ -133,3 +133,19 @@ def test_fit_on_cuda_matches_numpy():
     out, model = _loss_curve("cuda")
     assert all(p.data.device.type == "cuda" for p in model.parameters())
     np.testing.assert_allclose(out, ref, rtol=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["original", "modern"])
+def test_lenet5_learns_the_32x32_digits(variant):
+    from cnnlib import models
+
+    d = load_digits(size=32)
+    manual_seed(0)
+    model = models.lenet5(variant=variant)
+    train = DataLoader(d.x_train, d.y_train, batch_size=32, shuffle=True, seed=0)
+    hist = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3), train,
+               epochs=8, progress=False)  # fmt: skip
+    _, acc = evaluate(model, DataLoader(d.x_test, d.y_test, batch_size=256))
+    print(f"LeNet-5 ({variant}): test accuracy {acc:.4f}")
+    assert hist["loss"][-1] < 0.3 and acc >= 0.93
