@@ -91,3 +91,7 @@ lab: $(STAMP)
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache test-artifacts
+
+# Speed of cnnlib against torch on the backbones' layer shapes; writes a JSON record.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json

@@ -1,0 +1,332 @@
+"""Benchmark cnnlib against torch on the layer shapes of the book's backbones.
+
+Run ``make bench`` (or ``python benchmarks/bench.py``). For each case it times, in one run and
+on the same inputs, forward+backward of:
+
+- ``cnnlib-numpy``: cnnlib on NumPy arrays,
+- ``cnnlib-torch``: the same cnnlib code on torch CPU tensors,
+- ``torch``: torch's own ops under autograd,
+- ``cnnlib-cuda`` and ``torch-cuda`` when a GPU is present,
+
+all in float32. It prints each time, the ratio to torch on the same device, the GFLOP/s
+reached, the machine's float32 matmul GFLOP/s (the ceiling any conv can hope for), the
+process's peak RSS, and writes everything to a JSON record (``--out``).
+
+``--quick`` runs tiny shapes with one repeat: CI uses it to see that the script works.
+It is a benchmark, not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cnnlib import functional as F
+
+# (name, N, C_in, H, W, C_out, k, stride, padding): layers of the book's backbones
+CONV_CASES = [
+    ("lenet_c1", 32, 1, 32, 32, 6, 5, 1, 0),
+    ("lenet_c3", 32, 6, 14, 14, 16, 5, 1, 0),
+    ("resnet_stem_7x7s2", 2, 3, 224, 224, 64, 7, 2, 3),
+    ("resnet_3x3_64", 4, 64, 56, 56, 64, 3, 1, 1),
+    ("resnet_3x3_128", 8, 128, 28, 28, 128, 3, 1, 1),
+    ("bottleneck_1x1_256to64", 4, 256, 56, 56, 64, 1, 1, 0),
+]
+# (name, kind, N, C, H, W, k, stride, padding)
+POOL_CASES = [
+    ("resnet_maxpool_3x3s2", "max", 4, 64, 112, 112, 3, 2, 1),
+    ("lenet_avgpool_2x2", "avg", 32, 6, 28, 28, 2, 2, 0),
+    ("vgg_maxpool_2x2", "max", 8, 128, 56, 56, 2, 2, 0),
+]
+QUICK_CONV = [("tiny_conv", 2, 3, 12, 12, 4, 3, 1, 1)]
+QUICK_POOL = [("tiny_maxpool", "max", 2, 3, 12, 12, 2, 2, 0)]
+
+
+@dataclass
+class Result:
+    case: str
+    kind: str
+    impl: str
+    seconds: float
+    gflop: float
+    ratio_to_torch: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gflops(self) -> float:
+        return self.gflop / self.seconds if self.seconds > 0 else float("nan")
+
+
+def best_time(fn, repeats: int, warmup: int = 1, sync=None) -> float:
+    """The minimum wall time of `fn()` over `repeats` runs (after `warmup` runs)."""
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """float32 matmul GFLOP/s of NumPy's BLAS on this machine: the ceiling for a conv."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    t = best_time(lambda: a @ b, repeats)
+    return 2 * n**3 / t / 1e9
+
+
+def conv_gflop(n, c_in, h, w, c_out, k, stride, padding) -> float:
+    """FLOPs of forward + backward (dx and dw) of a conv: 3 x 2 x MACs, in GFLOP."""
+    oh = (h + 2 * padding - k) // stride + 1
+    ow = (w + 2 * padding - k) // stride + 1
+    macs = n * c_out * oh * ow * c_in * k * k
+    return 3 * 2 * macs / 1e9
+
+
+def conv_runners(case, device: str):
+    """Closures doing forward+backward of one conv case with cnnlib and with torch."""
+    _, n, c_in, h, w, c_out, k, s, p = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c_in, h, w), dtype=np.float32)
+    wt = rng.standard_normal((c_out, c_in, k, k), dtype=np.float32) * 0.1
+    b = rng.standard_normal(c_out, dtype=np.float32)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    g = rng.standard_normal((n, c_out, oh, ow), dtype=np.float32)
+
+    def cnnlib_run(xa, wa, ba, ga):
+        def run():
+            out, cache = F.conv2d_forward(xa, wa, ba, stride=s, padding=p)
+            F.conv2d_backward(ga, cache)
+
+        return run
+
+    runners = {}
+    if device == "cpu":
+        runners["cnnlib-numpy"] = cnnlib_run(x, wt, b, g)
+    tx, tw, tb, tg = (torch.from_numpy(a).to(device) for a in (x, wt, b, g))
+    runners["cnnlib-" + ("torch" if device == "cpu" else "cuda")] = cnnlib_run(tx, tw, tb, tg)
+    tx_, tw_, tb_ = (t.clone().requires_grad_(True) for t in (tx, tw, tb))
+
+    def torch_run():
+        out = torch.nn.functional.conv2d(tx_, tw_, tb_, stride=s, padding=p)
+        out.backward(tg)
+        tx_.grad = tw_.grad = tb_.grad = None
+
+    runners["torch" if device == "cpu" else "torch-cuda"] = torch_run
+    return runners, conv_gflop(n, c_in, h, w, c_out, k, s, p)
+
+
+def pool_runners(case, device: str):
+    _, kind, n, c, h, w, k, s, p = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    g = rng.standard_normal((n, c, oh, ow), dtype=np.float32)
+    fwd = F.max_pool2d_forward if kind == "max" else F.avg_pool2d_forward
+    bwd = F.max_pool2d_backward if kind == "max" else F.avg_pool2d_backward
+    tfn = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
+
+    def cnnlib_run(xa, ga):
+        def run():
+            out, cache = fwd(xa, k, stride=s, padding=p)
+            bwd(ga, cache)
+
+        return run
+
+    runners = {}
+    if device == "cpu":
+        runners["cnnlib-numpy"] = cnnlib_run(x, g)
+    tx, tg = (torch.from_numpy(a).to(device) for a in (x, g))
+    runners["cnnlib-" + ("torch" if device == "cpu" else "cuda")] = cnnlib_run(tx, tg)
+    tx_ = tx.clone().requires_grad_(True)
+
+    def torch_run():
+        tfn(tx_, k, stride=s, padding=p).backward(tg)
+        tx_.grad = None
+
+    runners["torch" if device == "cpu" else "torch-cuda"] = torch_run
+    # one compare-or-add per window element forward, one scatter backward
+    gflop = 2 * n * c * oh * ow * k * k / 1e9
+    return runners, gflop
+
+
+def training_step_runners(quick: bool):
+    """One SGD step (forward, loss, backward, update) of a small CNN on a digits batch."""
+    from cnnlib.data import load_digits
+
+    from cnnlib import nn, optim
+    from cnnlib.random import manual_seed
+
+    data = load_digits(size=8)
+    batch = 16 if quick else 64
+    xb = np.ascontiguousarray(data.x_train[:batch], dtype=np.float32)
+    yb = np.asarray(data.y_train[:batch])
+
+    manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 2 * 2, 10),
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def cnnlib_step():
+        opt.zero_grad()
+        loss_fn(model(xb), yb)
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    tmodel = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32 * 2 * 2, 10),
+    )
+    with torch.no_grad():
+        for tp, p in zip(tmodel.parameters(), model.parameters()):
+            tp.copy_(torch.from_numpy(np.asarray(p.data)))
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.05, momentum=0.9)
+    txb, tyb = torch.from_numpy(xb), torch.from_numpy(yb).long()
+
+    def torch_step():
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tmodel(txb), tyb).backward()
+        topt.step()
+
+    macs = batch * (16 * 8 * 8 * 9 + 32 * 16 * 4 * 4 * 9 + 10 * 128)
+    return {"cnnlib-numpy": cnnlib_step, "torch": torch_step}, 3 * 2 * macs / 1e9
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_suite(quick: bool, devices: list[str], repeats: int) -> list[Result]:
+    results: list[Result] = []
+    suites = [
+        ("conv2d", QUICK_CONV if quick else CONV_CASES, conv_runners),
+        ("pool", QUICK_POOL if quick else POOL_CASES, pool_runners),
+    ]
+    for device in devices:
+        sync = torch.cuda.synchronize if device == "cuda" else None
+        ref_name = "torch" if device == "cpu" else "torch-cuda"
+        for kind, cases, make in suites:
+            for case in cases:
+                runners, gflop = make(case, device)
+                times = {impl: best_time(fn, repeats, sync=sync) for impl, fn in runners.items()}
+                for impl, t in times.items():
+                    r = Result(case[0], kind, impl, t, gflop, t / times[ref_name])
+                    r.extra["peak_rss_mb"] = peak_rss_mb()
+                    results.append(r)
+                    report(r)
+    runners, gflop = training_step_runners(quick)
+    times = {impl: best_time(fn, repeats) for impl, fn in runners.items()}
+    for impl, t in times.items():
+        r = Result("digits_cnn_sgd_step", "train_step", impl, t, gflop, t / times["torch"])
+        results.append(r)
+        report(r)
+    return results
+
+
+def report(r: Result) -> None:
+    print(
+        f"{r.kind:10s} {r.case:24s} {r.impl:13s} {r.seconds * 1e3:9.2f} ms "
+        f"{r.gflops:7.2f} GFLOP/s  x{r.ratio_to_torch:5.2f} vs torch",
+        flush=True,
+    )
+
+
+def geomean(values) -> float:
+    values = list(values)
+    return float(np.exp(np.mean(np.log(values)))) if values else float("nan")
+
+
+def summarise(results: list[Result]) -> dict:
+    """Geometric-mean ratio to torch per (kind, implementation)."""
+    out = {}
+    for kind in sorted({r.kind for r in results}):
+        for impl in sorted({r.impl for r in results if r.kind == kind}):
+            if impl.startswith("torch"):
+                continue
+            ratios = [r.ratio_to_torch for r in results if r.kind == kind and r.impl == impl]
+            out[f"{kind}/{impl}"] = geomean(ratios)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat (CI)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
+    parser.add_argument("--out", type=Path, default=None, help="JSON record to write")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    repeats = args.repeats or (1 if args.quick else 5)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+    ceiling = matmul_gflops(256 if args.quick else 1024)
+    print(
+        f"float32 matmul ceiling (NumPy BLAS): {ceiling:.1f} GFLOP/s; torch threads: "
+        f"{torch.get_num_threads()}; devices: {devices}"
+    )
+    results = run_suite(args.quick, devices, repeats)
+    summary = summarise(results)
+    print("\ngeometric-mean time ratio to torch on the same device (lower is better):")
+    for key, value in summary.items():
+        print(f"  {key:28s} {value:6.2f}")
+    print(f"peak RSS: {peak_rss_mb():.0f} MiB")
+
+    record = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": args.quick,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "matmul_gflops_ceiling": ceiling,
+        "peak_rss_mb": peak_rss_mb(),
+        "results": [asdict(r) | {"gflops": r.gflops} for r in results],
+        "geomean_ratio_to_torch": summary,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Small runnable scripts: ``python -m cnnlib.examples.<name>``."""

@@ -1,0 +1,30 @@
+"""The benchmark script runs (quick mode) and writes a well-formed record; no speed is asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_writes_a_record(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads(out.read_text())
+    assert record["matmul_gflops_ceiling"] > 0
+    kinds = {r["kind"] for r in record["results"]}
+    assert kinds == {"conv2d", "pool", "train_step"}
+    for r in record["results"]:
+        assert r["seconds"] > 0 and r["ratio_to_torch"] > 0
+    assert "conv2d/cnnlib-numpy" in record["geomean_ratio_to_torch"]
