@@ -29,9 +29,9 @@ def to_backend(a, backend: str):
     if backend == "numpy":
         return a
     if backend == "torch-cpu":
-        return torch.from_numpy(np.ascontiguousarray(a))
+        return torch.from_numpy(np.array(a, order="C", copy=True))
     if backend == "torch-cuda":
-        return torch.from_numpy(np.ascontiguousarray(a)).cuda()
+        return torch.from_numpy(np.array(a, order="C", copy=True)).cuda()
     if backend == "array_api_strict":
         import array_api_strict as xps
 
