@@ -168,9 +168,8 @@ def pool_runners(case, device: str):
 
 def training_step_runners(quick: bool):
     """One SGD step (forward, loss, backward, update) of a small CNN on a digits batch."""
-    from cnnlib.data import load_digits
-
     from cnnlib import nn, optim
+    from cnnlib.data import load_digits
     from cnnlib.random import manual_seed
 
     data = load_digits(size=8)
