@@ -71,10 +71,12 @@ def namespace(*arrays, names=None, fn: str = "cnnlib"):
 
 
 def is_torch(x) -> bool:
+    """Whether ``x`` is a torch tensor (on any device)."""
     return is_torch_array(x)
 
 
 def is_numpy(x) -> bool:
+    """Whether ``x`` is a NumPy array."""
     return is_numpy_array(x)
 
 

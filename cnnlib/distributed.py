@@ -60,19 +60,23 @@ def init_process_group(backend: str | None = None) -> None:
 
 
 def destroy_process_group() -> None:
+    """Leave the process group, if this process is in one."""
     if dist.is_initialized():
         dist.destroy_process_group()
 
 
 def is_initialized() -> bool:
+    """Whether torch.distributed is available and this process has joined a group."""
     return dist.is_available() and dist.is_initialized()
 
 
 def rank() -> int:
+    """This process's rank in the group (0 when not distributed)."""
     return dist.get_rank() if is_initialized() else 0
 
 
 def world_size() -> int:
+    """How many processes take part (1 when not distributed)."""
     return dist.get_world_size() if is_initialized() else 1
 
 

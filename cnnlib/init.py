@@ -104,14 +104,17 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
 
 
 def constant_(tensor, val: float):
+    """Fill ``tensor`` with ``val`` in place and return it."""
     return _fill(tensor, np.full(tuple(_target(tensor).shape), val))
 
 
 def zeros_(tensor):
+    """Fill ``tensor`` with 0 in place (the usual start for biases) and return it."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fill ``tensor`` with 1 in place (BatchNorm's weight at start) and return it."""
     return constant_(tensor, 1.0)
 
 

@@ -51,7 +51,7 @@ def draw_shape(name, size=32, center=(0.0, 0.0), angle=0.0, scale=1.0, supersamp
 
     center is in pixels from the image centre (x right, y down), angle in degrees
     (counter-clockwise), scale as a fraction of half the image (1.0 touches the border).
-    Each pixel is the fraction of its `supersample`^2 sub-pixels inside the shape.
+    Each pixel is the fraction of its ``supersample**2`` sub-pixels inside the shape.
     """
     k = supersample
     t = (np.arange(size * k) + 0.5) / k - size / 2  # sub-pixel centres, origin at the middle

@@ -152,7 +152,7 @@ class SigmoidCache(NamedTuple):
 def sigmoid_forward(input):
     """1 / (1 + exp(-x)) without overflow. Returns (out, SigmoidCache).
 
-    With z = exp(-|x|) <= 1: for x >= 0 the value is 1 / (1 + z), for x < 0 it is
+    With ``z = exp(-|x|) <= 1``: for x >= 0 the value is 1 / (1 + z), for x < 0 it is
     z / (1 + z) (multiply top and bottom by exp(x)). Neither form can overflow.
     """
     xp = _input(input, "sigmoid")

@@ -178,7 +178,7 @@ def batch_norm(
     momentum=0.1,
     eps=1e-5,
 ):
-    """Batch normalisation over dim 1. input : (N, C, *) -> (N, C, *)."""
+    """Batch normalisation over dim 1. ``input : (N, C, *) -> (N, C, *)``."""
     return batch_norm_forward(
         input, running_mean, running_var, weight, bias, training, momentum, eps
     )[0]
@@ -243,5 +243,5 @@ def local_response_norm_backward(dout, cache: LocalResponseNormCache):
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
-    """Local response normalisation across channels. input : (N, C, *) -> (N, C, *)."""
+    """Local response normalisation across channels. ``input : (N, C, *) -> (N, C, *)``."""
     return local_response_norm_forward(input, size, alpha, beta, k)[0]

@@ -52,7 +52,7 @@ def numeric_gradient(f, x, dout=None, eps=1e-6):
 
 
 def rel_error(a, b) -> float:
-    """max |a - b| / max(|a| + |b|) (0 when both are zero); a, b any arrays or numbers."""
+    """``max |a - b| / max(|a| + |b|)`` (0 when both are zero); a, b any arrays or numbers."""
     a = np.asarray(to_numpy(a), dtype=np.float64)
     b = np.asarray(to_numpy(b), dtype=np.float64)
     scale = np.max(np.abs(a) + np.abs(b), initial=0.0)
@@ -76,7 +76,7 @@ def gradcheck(
 ):
     """Compare ``backward`` with numeric gradients of ``forward`` for each argument.
 
-    forward(*args, **kwargs) -> (out, cache); backward(dout, cache) -> gradients in the
+    ``forward(*args, **kwargs) -> (out, cache)``; ``backward(dout, cache)`` -> gradients in the
     order of `argnums` (a tuple, or one array for a single-input op). `args` should hold
     float64 NumPy arrays for the differentiable arguments. argnums: which arguments are
     differentiated (default: every floating-point NumPy array). The upstream gradient is
