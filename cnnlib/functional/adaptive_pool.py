@@ -152,7 +152,7 @@ def adaptive_avg_pool2d_forward(input, output_size):
 
 
 def adaptive_avg_pool2d_backward(dout, cache: AdaptivePoolCache):
-    """Gradient of `adaptive_avg_pool2d`: each bin spreads dout/|bin| over its pixels.
+    """Gradient of `adaptive_avg_pool2d`: each bin spreads dout / (its pixel count) over its pixels.
 
     dout : (N, C, out_h, out_w) (or (C, out_h, out_w)) -> dx : (N, C, H, W)
     """

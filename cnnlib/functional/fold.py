@@ -54,8 +54,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """im2col: every sliding window as a column.
 
     input : (N, C, H, W) or unbatched (C, H, W)
-    returns : (N, C * kH * kW, L) or (C * kH * kW, L), L = L_H * L_W,
-        L_H = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1
+
+    returns : (N, C * kH * kW, L) or (C * kH * kW, L), where L = L_H * L_W and
+    L_H = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1 (L_W likewise)
     """
     fn = "unfold"
     xp = namespace(input, names=["input"], fn=fn)
