@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from cnnlib.backend import asarray_like, is_torch, to_numpy
 from cnnlib.nn.parameter import Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -41,9 +44,55 @@ class Optimizer:
     def _update(self, p, grad, state) -> None:
         raise NotImplementedError
 
+    # ----- saving and resuming ----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The hyperparameters and per-parameter state, laid out as in torch.optim.
+
+        ``{"state": {i: {"momentum_buffer": ...} or {"step": t, "exp_avg": ..., ...}},
+        "param_groups": [{**hyperparameters, "params": [0, 1, ...]}]}``: parameter i is the
+        i-th of the list the optimizer was built with; parameters without state are left
+        out. Arrays are NumPy copies, so the dict pickles without torch.
+        """
+        state = {
+            i: {k: (np.array(to_numpy(v)) if _is_array(v) else v) for k, v in s.items()}
+            for i, s in enumerate(self.state)
+            if s
+        }
+        group = dict(self.defaults, params=list(range(len(self.params))))
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what `state_dict` saved; arrays follow each parameter's library and device."""
+        name = type(self).__name__
+        groups = state_dict["param_groups"]
+        if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
+            sizes = [len(g["params"]) for g in groups]
+            raise ValueError(
+                f"{name}.load_state_dict: the saved state has parameter groups of sizes {sizes}, "
+                f"but this optimizer has one group of {len(self.params)} parameters"
+            )
+        hyper = {k: v for k, v in groups[0].items() if k != "params"}
+        unknown = sorted(set(hyper) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"{name}.load_state_dict: unknown hyperparameters {unknown}")
+        for k, v in hyper.items():
+            setattr(self, k, tuple(v) if isinstance(v, list) else v)
+            self.defaults[k] = getattr(self, k)
+        self.state = [{} for _ in self.params]
+        for i, s in state_dict["state"].items():
+            p = self.params[int(i)].data
+            self.state[int(i)] = {
+                k: (asarray_like(np.array(to_numpy(v), copy=True), p) if _is_array(v) else v)
+                for k, v in s.items()
+            }
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({len(self.params)} parameters, {args})"
+
+
+def _is_array(v) -> bool:
+    return is_torch(v) or isinstance(v, np.ndarray) or hasattr(v, "__array_namespace__")
 
 
 def _check(name, value, fn, low=0.0):

@@ -92,3 +92,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
         if progress:
             batches.close()
     return history
+
+
+if __name__ == "__main__":  # python -m cnnlib.train --help
+    from cnnlib.cli import main
+
+    raise SystemExit(main())

@@ -1,10 +1,10 @@
 """cnnlib.data: digits, shapes, the loader and the file readers (files made in tmp_path)."""
 
-import gzip
 import pickle
 
 import numpy as np
 import pytest
+from datasets import write_idx as _write_idx
 
 from cnnlib.data import (
     DataLoader,
@@ -109,12 +109,6 @@ def test_dataloader_transform_and_torch_device():
     loader = DataLoader(x, y, batch_size=3, transform=lambda xb: 2 * xb, device="torch")
     xb, yb = next(iter(loader))
     assert isinstance(xb, torch.Tensor) and torch.all(xb == 2) and yb.dtype == torch.int64
-
-
-def _write_idx(path, array, type_byte, compress):
-    dims = np.array(array.shape, dtype=">u4").tobytes()
-    raw = bytes([0, 0, type_byte, array.ndim]) + dims + array.tobytes()
-    path.write_bytes(gzip.compress(raw) if compress else raw)
 
 
 @pytest.mark.parametrize("compress", [False, True])
