@@ -16,6 +16,13 @@ from cnnlib.viz.filtering import (
 )
 from cnnlib.viz.grids import draw_grid, show_matrices
 from cnnlib.viz.images import IMAGES, load_image, show_image, to_gray, to_png
+from cnnlib.viz.init_stats import (
+    SignalStats,
+    init_std,
+    mean_stats,
+    plot_signal_propagation,
+    signal_propagation,
+)
 from cnnlib.viz.layers import plot_feature_maps, plot_im2col, plot_timings
 from cnnlib.viz.training import plot_filters, plot_history, plot_loss_curves
 
@@ -23,6 +30,7 @@ __all__ = [
     "IMAGES",
     "PADDING_MODES",
     "ConvTrace",
+    "SignalStats",
     "animation_html",
     "conv_animation",
     "conv_output_size",
@@ -30,7 +38,9 @@ __all__ = [
     "conv_steps",
     "draw_grid",
     "filter_image",
+    "init_std",
     "load_image",
+    "mean_stats",
     "output_size_formula",
     "pad2d",
     "plot_feature_maps",
@@ -38,9 +48,11 @@ __all__ = [
     "plot_history",
     "plot_im2col",
     "plot_loss_curves",
+    "plot_signal_propagation",
     "plot_timings",
     "show_image",
     "show_matrices",
+    "signal_propagation",
     "to_gray",
     "to_png",
 ]

@@ -1,6 +1,7 @@
 """ipywidgets explorers for the book; each is a class with a ``.widget`` and plain methods."""
 
 from cnnlib.widgets.conv_stepper import ConvStepper
+from cnnlib.widgets.init_explorer import InitExplorer
 from cnnlib.widgets.kernel_explorer import KernelExplorer
 
-__all__ = ["ConvStepper", "KernelExplorer"]
+__all__ = ["ConvStepper", "InitExplorer", "KernelExplorer"]
