@@ -19,13 +19,25 @@ where c runs over the input channels of o's group. Deep-learning "convolution" d
 flip the kernel; :func:`true_conv2d` is the mathematician's convolution (kernel rotated
 by 180 degrees), and :func:`conv2d_naive` is the same sum written as plain loops.
 
-The fast path takes all windows at once, ``(N, C_in, H_out, W_out, kH, kW)`` (a view, see
-``_windows.py``), and contracts them with the weight in one ``tensordot`` per group.
-The backward pass uses the same two pieces::
+The fast path is im2col + one matrix product. Take all windows at once,
+``(N, C_in, H_out, W_out, kH, kW)`` (a strided view, see ``_windows.py``), and copy them
+once into a matrix of columns, one column per output pixel of the whole batch::
 
-    dweight = sum over (n, i, j) of dout[n, o, i, j] * window[n, :, i, j]
-    dx      = scatter_add_windows(dout contracted with weight)   (col2im, the adjoint)
+    cols    : (C_in * kH * kW, N * H_out * W_out)      rows ordered (c, p, q)
+    out     = weight.reshape(C_out, -1) @ cols         (C_out, N * H_out * W_out)
+
+With groups the rows and the weight split into G blocks and ``matmul`` does G products
+at once. The backward pass uses the same matrix and its adjoint::
+
+    dweight = dout_mat @ cols.T                        (C_out, C_in * kH * kW)
+    dcols   = weight_mat.T @ dout_mat                  (C_in * kH * kW, N * H_out * W_out)
+    dx      = scatter_add_windows(dcols)               (col2im, the adjoint of the view)
     dbias   = dout summed over (n, i, j)
+
+Channels lead and the batch follows (C, N, ...) in ``cols`` so that each kernel offset's
+slice is a long contiguous run (fast to copy) and the whole batch is one big product
+(BLAS is efficient on big matrices); the result is a (N, C_out, H_out, W_out) view of
+that (C_out, N, H_out, W_out) memory.
 """
 
 from __future__ import annotations
@@ -211,6 +223,17 @@ def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
 
 
+def _columns(x_pad, kernel, stride, dilation, groups, xp):
+    """im2col: ``(cols, (OH, OW))``, cols the windows of x_pad copied once into
+    (G, C_in/G * kH * kW, N * OH * OW)."""
+    n, c_in = x_pad.shape[:2]
+    windows = sliding_windows(x_pad, kernel, stride, dilation)  # (N, C_in, OH, OW, kH, kW)
+    oh, ow = windows.shape[2], windows.shape[3]
+    cols = xp.permute_dims(windows, (1, 4, 5, 0, 2, 3))  # (C_in, kH, kW, N, OH, OW)
+    k = c_in // groups * kernel[0] * kernel[1]
+    return xp.reshape(cols, (groups, k, n * oh * ow)), (oh, ow)
+
+
 def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv2d, returning ``(out, cache)`` for :func:`conv2d_backward`.
 
@@ -225,19 +248,12 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
         input, weight, bias, stride, padding, dilation, groups, "conv2d"
     )
-    c_out, _, kh, kw = weight.shape
-    c_in = x_pad.shape[1]
-    windows = sliding_windows(x_pad, (kh, kw), stride, dilation)  # (N, C_in, OH, OW, kH, kW)
-    outs = [
-        # (N, OH, OW, C_out/g): sum over the group's input channels and the kernel offsets
-        xp.tensordot(
-            windows[:, _split(c_in, groups, g), ...],
-            weight[_split(c_out, groups, g), ...],
-            axes=([1, 4, 5], [1, 2, 3]),
-        )
-        for g in range(groups)
-    ]
-    out = xp.permute_dims(xp.concat(outs, axis=3), (0, 3, 1, 2))  # (N, C_out, OH, OW)
+    c_out, c_in_g, kh, kw = weight.shape
+    n = x_pad.shape[0]
+    cols, (oh, ow) = _columns(x_pad, (kh, kw), stride, dilation, groups, xp)  # (G, K, N*OH*OW)
+    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
+    out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
+    out = xp.permute_dims(xp.reshape(out, (c_out, n, oh, ow)), (1, 0, 2, 3))
     if bias is not None:
         out = out + xp.reshape(bias, (1, c_out, 1, 1))
     cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
@@ -254,29 +270,26 @@ def conv2d_backward(dout, cache: Conv2dCache):
     xp = array_namespace(x_pad, dout)
     if unbatched:
         dout = xp.expand_dims(dout, axis=0)
-    c_out, _, kh, kw = weight.shape
+    c_out, c_in_g, kh, kw = weight.shape
     n, c_in, hp, wp = x_pad.shape
-    windows = sliding_windows(x_pad, (kh, kw), stride, dilation)  # (N, C_in, OH, OW, kH, kW)
-    expected = (n, c_out) + tuple(windows.shape[2:4])
+    oh = windows_out_size(hp, kh, stride[0], dilation[0])
+    ow = windows_out_size(wp, kw, stride[1], dilation[1])
+    expected = (n, c_out, oh, ow)
     if tuple(dout.shape) != expected:
         raise ValueError(
             f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
         )
-
-    dweights, dcols = [], []
-    for g in range(groups):
-        dout_g, w_g = dout[:, _split(c_out, groups, g), ...], weight[_split(c_out, groups, g), ...]
-        # (C_out/g, C_in/g, kH, kW): sum over n, i, j
-        dweights.append(
-            xp.tensordot(
-                dout_g, windows[:, _split(c_in, groups, g), ...], axes=([0, 2, 3], [0, 2, 3])
-            )
-        )
-        # (N, OH, OW, C_in/g, kH, kW): what each window entry contributed
-        dcols.append(xp.tensordot(dout_g, w_g, axes=([1], [0])))
-    dweight = xp.concat(dweights, axis=0)
-    dcols = xp.permute_dims(xp.concat(dcols, axis=3), (0, 3, 1, 2, 4, 5))
-    dx_pad = scatter_add_windows(dcols, (hp, wp), stride, dilation)
+    # (G, C_out/G, N*OH*OW): one row per output channel, one column per output pixel
+    d_mat = xp.reshape(xp.permute_dims(dout, (1, 0, 2, 3)), (groups, c_out // groups, -1))
+    cols, _ = _columns(x_pad, (kh, kw), stride, dilation, groups, xp)  # (G, K, N*OH*OW)
+    dweight = xp.reshape(xp.matmul(d_mat, xp.matrix_transpose(cols)), weight.shape)
+    del cols  # before dcols, so that only one (K, N*OH*OW) matrix is alive at a time
+    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
+    dcols = xp.matmul(xp.matrix_transpose(w_mat), d_mat)  # (G, K, N*OH*OW)
+    # col2im with channels first, as dcols is laid out: (C_in, kH, kW, N, OH, OW) is viewed
+    # as windows (C_in, N, OH, OW, kH, kW) of a (C_in, N, H_pad, W_pad) image
+    dcols = xp.permute_dims(xp.reshape(dcols, (c_in, kh, kw, n, oh, ow)), (0, 3, 4, 5, 1, 2))
+    dx_pad = xp.permute_dims(scatter_add_windows(dcols, (hp, wp), stride, dilation), (1, 0, 2, 3))
     top, bottom, left, right = pad
     dx = dx_pad[:, :, top : hp - bottom, left : wp - right]
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
