@@ -1,0 +1,65 @@
+"""benchmarks/notebook_costs.py measures a notebook's time, peak memory and slowest cells."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_costs_of_a_small_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A small notebook\n\nText."),
+        nbformat.v4.new_code_cell("import os, time\nimport numpy as np\nprint(os.getcwd())"),
+        # 200 MiB touched, then freed: only the high-water mark remembers it
+        nbformat.v4.new_code_cell("a = np.ones(200 * 2**20 // 8)\ndel a"),
+        nbformat.v4.new_code_cell("time.sleep(0.6)"),
+        nbformat.v4.new_code_cell("x = 1"),
+    ]
+    path = tmp_path / "small.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "costs.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "notebook_costs.py"),
+            str(path),
+            "--out",
+            str(out),
+            "--cwd",
+            str(tmp_path),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads(out.read_text())
+    (row,) = record["notebooks"]
+    assert row["title"] == "A small notebook" and row["code_cells"] == 4
+    assert row["peak_rss_mb"] > 200 and record["max_peak_rss_mb"] == row["peak_rss_mb"]
+    assert row["seconds"] >= row["cells_seconds"] >= 0.6
+    slowest = {c["index"]: c["seconds"] for c in row["slowest_cells"]}
+    assert len(slowest) == 3 and 4 not in slowest  # `x = 1` is the quickest cell
+    assert slowest[3] >= 0.6  # the sleep
+    assert record["total_seconds"] == row["seconds"] and record["machine"]["cpu_count"] >= 1
+
+
+def test_reads_the_notebooks_of_the_table_of_contents():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from notebook_costs import toc_notebooks
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    notebooks = toc_notebooks()
+    assert notebooks and all(p.suffix == ".ipynb" and p.exists() for p in notebooks)
+    assert notebooks[0].name.startswith("01_")
