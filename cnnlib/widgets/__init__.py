@@ -1,7 +1,8 @@
 """ipywidgets explorers for the book; each is a class with a ``.widget`` and plain methods."""
 
+from cnnlib.widgets.batchnorm_explorer import BatchNormExplorer
 from cnnlib.widgets.conv_stepper import ConvStepper
 from cnnlib.widgets.init_explorer import InitExplorer
 from cnnlib.widgets.kernel_explorer import KernelExplorer
 
-__all__ = ["ConvStepper", "InitExplorer", "KernelExplorer"]
+__all__ = ["BatchNormExplorer", "ConvStepper", "InitExplorer", "KernelExplorer"]

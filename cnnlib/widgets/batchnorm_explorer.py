@@ -1,0 +1,263 @@
+"""The batch-norm explorer: what BN does to a batch, and how its running statistics converge.
+
+A stream of batches ``x : (N, C, 4, 4)`` is drawn from a fixed distribution whose channels
+differ (channel c has mean ``shift + CHANNEL_MEANS[c]`` and standard deviation
+``scale * CHANNEL_STDS[c]``). Each training step normalises a batch with
+:func:`cnnlib.functional.batch_norm` and updates the running statistics in place, torch's way::
+
+    running <- (1 - momentum) running + momentum batch_stat     (running_var: unbiased)
+
+so after t steps the initial values (mean 0, var 1) still carry weight (1 - momentum)^t.
+The explorer shows the last batch before and after BN (training mode: the batch's own
+statistics; eval mode: a fresh batch through the running statistics) and the running statistics
+step by step against the true ones. Every control is an ipywidget and every update goes through
+plain methods (``set``, ``update``), so the tests drive it without a browser.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, NamedTuple
+
+import ipywidgets as W
+import numpy as np
+
+from cnnlib import functional as F
+from cnnlib import random as crandom
+
+CHANNEL_MEANS = (-2.0, 0.0, 3.0)
+CHANNEL_STDS = (0.5, 1.0, 2.0)
+SPATIAL = 4  # every sample is (C, 4, 4): a channel has 16 * batch_size values per batch
+MODES = ("train", "eval")
+COLORS = ("tab:blue", "tab:orange", "tab:green")
+
+_RULES = {
+    "batch_size": ("an integer in [1, 256]", lambda v: isinstance(v, int) and 1 <= v <= 256),
+    "momentum": ("a number in [0.01, 1]", lambda v: isinstance(v, (int, float)) and 0.01 <= v <= 1),
+    "gamma": ("a number in [-3, 3]", lambda v: isinstance(v, (int, float)) and -3 <= v <= 3),
+    "beta": ("a number in [-3, 3]", lambda v: isinstance(v, (int, float)) and -3 <= v <= 3),
+    "mode": (f"one of {MODES}", lambda v: v in MODES),
+    "shift": ("a number in [-5, 5]", lambda v: isinstance(v, (int, float)) and -5 <= v <= 5),
+    "scale": ("a number in [1/8, 8]", lambda v: isinstance(v, (int, float)) and 1 / 8 <= v <= 8),
+    "steps": ("an integer in [1, 300]", lambda v: isinstance(v, int) and 1 <= v <= 300),
+}
+
+
+class BatchNormRun(NamedTuple):
+    """One simulated run; C = len(CHANNEL_MEANS), T = steps."""
+
+    x: Any  # (N, C, 4, 4) the batch shown (the last training batch, or a fresh one in eval)
+    out: Any  # (N, C, 4, 4) that batch after BN in the chosen mode
+    running_mean: Any  # (T + 1, C) running_mean before the first step and after each step
+    running_var: Any  # (T + 1, C)
+    true_mean: Any  # (C,) the mean of the distribution the batches come from
+    true_var: Any  # (C,)
+    training: bool
+
+
+def _check(settings: dict, fn: str) -> None:
+    for name, value in settings.items():
+        if name not in _RULES:
+            raise ValueError(f"{fn}: unknown setting {name!r}")
+        rule, ok = _RULES[name]
+        if isinstance(value, bool) or not ok(value):
+            raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
+
+
+def simulate_batch_norm(
+    batch_size=16,
+    momentum=0.1,
+    gamma=1.0,
+    beta=0.0,
+    mode="train",
+    shift=0.0,
+    scale=1.0,
+    steps=50,
+    eps=1e-5,
+    seed=0,
+) -> BatchNormRun:
+    """Run ``steps`` training steps of BN on batches ``(batch_size, 3, 4, 4)``; see the module
+    docstring. ``gamma`` and ``beta`` are shared by the three channels."""
+    settings = dict(batch_size=batch_size, momentum=momentum, gamma=gamma, beta=beta)
+    settings.update(mode=mode, shift=shift, scale=scale, steps=steps)
+    _check(settings, "simulate_batch_norm")
+    c = len(CHANNEL_MEANS)
+    true_mean = shift + np.array(CHANNEL_MEANS)
+    true_std = scale * np.array(CHANNEL_STDS)
+    gen = crandom.make_generator(seed=seed)
+    shape = (batch_size, c, SPATIAL, SPATIAL)
+    center = true_mean.reshape(1, c, 1, 1)
+    spread = true_std.reshape(1, c, 1, 1)
+
+    def draw():
+        return center + spread * crandom.normal(shape, generator=gen)
+
+    weight, bias = np.full(c, float(gamma)), np.full(c, float(beta))
+    running_mean, running_var = np.zeros(c), np.ones(c)
+    means, variances = [running_mean.copy()], [running_var.copy()]
+    for _ in range(steps):
+        x = draw()
+        out = F.batch_norm(x, running_mean, running_var, weight, bias, True, momentum, eps)
+        means.append(running_mean.copy())
+        variances.append(running_var.copy())
+    if mode == "eval":
+        x = draw()
+        out = F.batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    return BatchNormRun(
+        x, out, np.array(means), np.array(variances), true_mean, true_std**2, mode == "train"
+    )
+
+
+def plot_batch_norm_run(axes, run: BatchNormRun, title=None):
+    """Four panels: the batch per channel before BN, after BN, running mean and running var
+    per step (dotted: the true values)."""
+    before, after, ax_mean, ax_var = axes
+    for ax in axes:
+        ax.clear()
+    lo = min(run.x.min(), run.out.min())
+    hi = max(run.x.max(), run.out.max())
+    bins = np.linspace(lo, hi, 41) if hi > lo else 41
+    for c, color in enumerate(COLORS[: run.x.shape[1]]):
+        before.hist(run.x[:, c].ravel(), bins, color=color, alpha=0.5, label=f"channel {c}")
+        after.hist(run.out[:, c].ravel(), bins, color=color, alpha=0.5)
+        t = np.arange(len(run.running_mean))
+        ax_mean.plot(t, run.running_mean[:, c], color=color)
+        ax_mean.axhline(run.true_mean[c], color=color, ls=":", lw=1)
+        ax_var.plot(t, run.running_var[:, c], color=color)
+        ax_var.axhline(run.true_var[c], color=color, ls=":", lw=1)
+    mode = "train: batch statistics" if run.training else "eval: running statistics"
+    before.set(title="before BN", xlabel="value", ylabel="count")
+    after.set(title=f"after BN ({mode})", xlabel="value")
+    ax_mean.set(title="running_mean", xlabel="training step")
+    ax_var.set(title="running_var", xlabel="training step")
+    before.legend(fontsize=7)
+    if title:
+        before.figure.suptitle(title)
+
+
+class BatchNormExplorer:
+    """Batch normalisation of a stream of batches, with controls for every knob.
+
+    Parameters
+    ----------
+    batch_size : int in [1, 256]
+        Samples per batch; each channel then has ``16 * batch_size`` values.
+    momentum : float in (0, 1]
+        torch's convention: the weight of the *new* batch statistic.
+    gamma, beta : float in [-3, 3]
+        The affine parameters, the same for every channel.
+    mode : "train" or "eval"
+        Which statistics normalise the batch shown.
+    shift : float in [-5, 5], scale : float in [1/8, 8]
+        Move and stretch the incoming distribution (every channel).
+    steps : int in [1, 300]
+        Training steps taken before the batch shown.
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    run : BatchNormRun
+        The current numbers.
+    """
+
+    def __init__(
+        self,
+        batch_size=16,
+        momentum=0.1,
+        gamma=1.0,
+        beta=0.0,
+        mode="train",
+        shift=0.0,
+        scale=1.0,
+        steps=50,
+        seed=0,
+    ):
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"BatchNormExplorer: seed must be an integer, got {seed!r}")
+        self.seed = seed
+        self._busy = False
+        style = {"description_width": "80px"}
+        self.batch_size = W.IntSlider(value=16, min=1, max=256, description="batch size")
+        self.momentum = W.FloatSlider(value=0.1, min=0.01, max=1.0, step=0.01)
+        self.momentum.description = "momentum"
+        self.gamma = W.FloatSlider(value=1.0, min=-3, max=3, step=0.1, description="gamma")
+        self.beta = W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description="beta")
+        self.mode = W.ToggleButtons(options=list(MODES), value="train", description="mode")
+        self.shift = W.FloatSlider(value=0.0, min=-5, max=5, step=0.5, description="shift")
+        self.scale = W.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25)
+        self.scale.description = "scale"
+        self.steps = W.IntSlider(value=50, min=1, max=300, description="steps")
+        for control in self._controls():
+            control.style = style
+        self.view = W.Image(format="png")
+        self.text = W.HTML()
+        import matplotlib.pyplot as plt
+
+        self.fig, self.axes = plt.subplots(1, 4, figsize=(13, 3.2))
+        plt.close(self.fig)
+        self.set(
+            batch_size=batch_size, momentum=momentum, gamma=gamma, beta=beta, mode=mode,
+            shift=shift, scale=scale, steps=steps,
+        )  # fmt: skip
+        for control in self._controls():
+            control.observe(lambda change: self.update(), names="value")
+        controls = self._controls()
+        self.widget = W.VBox(
+            [W.HBox([W.VBox(controls[:4]), W.VBox(controls[4:])]), self.view, self.text]
+        )
+
+    def _controls(self):
+        return [getattr(self, name) for name in _RULES]
+
+    def set(self, **settings):
+        """Change any of the settings at once (checked first), then recompute."""
+        _check(settings, "BatchNormExplorer.set")
+        self._busy = True
+        try:
+            for name, value in settings.items():
+                getattr(self, name).value = value
+        finally:
+            self._busy = False
+        self.update()
+
+    def settings(self):
+        """The current keyword arguments of :func:`simulate_batch_norm` (seed excluded)."""
+        values = {name: getattr(self, name).value for name in _RULES}
+        for name in ("momentum", "gamma", "beta", "shift", "scale"):
+            values[name] = float(values[name])
+        return values
+
+    def summary(self):
+        """Per channel: the true, running and output statistics, as HTML lines."""
+        run, s = self.run, self.settings()
+        m = s["momentum"]
+        lines = [
+            f"momentum {m:.2f} in torch's convention is {1 - m:.2f} in Keras's; after "
+            f"{s['steps']} steps the initial running values still weigh "
+            f"(1 - {m:.2f})^{s['steps']} = {(1 - m) ** s['steps']:.3g}"
+        ]
+        for c in range(len(CHANNEL_MEANS)):
+            out = run.out[:, c]
+            lines.append(
+                f"channel {c}: data mean {run.true_mean[c]:+.2f} var {run.true_var[c]:.3g} | "
+                f"running mean {run.running_mean[-1, c]:+.2f} var {run.running_var[-1, c]:.3g}"
+                f" | output mean {out.mean():+.3f} std {out.std():.3f}"
+            )
+        return "<br>".join(lines)
+
+    def update(self):
+        """Recompute and redraw."""
+        if self._busy:
+            return
+        self.run = simulate_batch_norm(**self.settings(), seed=self.seed)
+        plot_batch_norm_run(self.axes, self.run)
+        self.fig.tight_layout()
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=80)
+        self.view.value = buf.getvalue()
+        self.text.value = f"<code>{self.summary()}</code>"
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
