@@ -4,6 +4,7 @@ After N steps, the parameters of a 2-process run equal those of a 1-process run 
 full batch with the same seed: averaging the shard gradients is the full-batch gradient.
 """
 
+import json
 import subprocess
 import sys
 
@@ -44,6 +45,12 @@ def test_two_processes_match_one_process_on_the_full_batch(tmp_path):
     assert one.files == two.files
     for name in one.files:
         np.testing.assert_allclose(two[name], one[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    # the timings the appendix's cost model reads
+    meta = {n: json.loads((tmp_path / f"params_{n}.npz.json").read_text()) for n in (1, 2)}
+    assert meta[1]["world_size"] == 1 and meta[2]["world_size"] == 2
+    assert meta[1]["allreduce_seconds"] == 0.0 < meta[2]["allreduce_seconds"]
+    assert meta[1]["parameters"] == meta[2]["parameters"] == sum(one[n].size for n in one.files)
+    assert meta[1]["seconds"] > 0 and len(meta[2]["losses"]) == STEPS
 
 
 def test_shard_rejects_unequal_batches():
