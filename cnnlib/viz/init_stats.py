@@ -115,7 +115,7 @@ def signal_propagation(
     channels: int = 32,
     gain: float = 1.0,
     kernel_size: int = 3,
-    batch: int = 2,
+    batch: int = 1,
     size: int = 8,
     padding_mode: str = "circular",
     negative_slope: float = 0.01,

@@ -53,7 +53,7 @@ class InitExplorer:
         One per network.
     """
 
-    def __init__(self, depth=20, activation="relu", scheme="he", gain=1.0, channels=32, networks=3):
+    def __init__(self, depth=20, activation="relu", scheme="he", gain=1.0, channels=32, networks=8):
         if not isinstance(networks, int) or isinstance(networks, bool) or networks < 1:
             raise ValueError(f"InitExplorer: networks must be an integer >= 1, got {networks!r}")
         self.networks = networks
