@@ -72,7 +72,7 @@ class InitExplorer:
         self.channels = W.Dropdown(
             options=list(CHANNELS), value=32, description="channels", style=style
         )
-        self.view = W.Image(format="png")
+        self.view = W.Image(format="png", layout=W.Layout(max_width="100%"))
         self.text = W.HTML()
         import matplotlib.pyplot as plt
 
@@ -81,8 +81,13 @@ class InitExplorer:
         self.set(depth=depth, activation=activation, scheme=scheme, gain=gain, channels=channels)
         for control in (self.depth, self.activation, self.scheme, self.gain, self.channels):
             control.observe(lambda change: self.update(), names="value")
-        controls = W.VBox([self.depth, self.activation, self.scheme, self.gain, self.channels])
-        self.widget = W.VBox([W.HBox([controls, self.view]), self.text])
+        controls = W.HBox(
+            [
+                W.VBox([self.depth, self.activation, self.channels]),
+                W.VBox([self.scheme, self.gain]),
+            ]
+        )
+        self.widget = W.VBox([controls, self.view, self.text])
 
     def set(self, **settings):
         """Change any of depth, activation, scheme, gain, channels at once, then recompute."""
