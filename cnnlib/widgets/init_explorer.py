@@ -25,7 +25,7 @@ class InitExplorer:
     """Per-layer standard deviation of activations and gradients at initialisation.
 
     Each update runs ``networks`` independently drawn stacks of ``depth`` 3x3 convolutions
-    (see :func:`cnnlib.viz.init_stats.signal_propagation`) and draws each as a thin line and
+    (see :func:`cnnlib.viz.signal_propagation`) and draws each as a thin line and
     their root-mean-square as a thick one, on a log scale.
 
     Parameters
