@@ -16,10 +16,31 @@ sliding_windows(x, kernel_size, stride=1, dilation=1) -> (N, C, OH, OW, kH, kW)
     windows but is stored once); other libraries get a copy built from kH*kW strided
     slices.
 
+tap_slices(kernel_size, out_size, stride=1, dilation=1) -> [((p, q), rows, cols), ...]
+    For every kernel offset (p, q), the strided slices with which ``x[..., rows, cols]``
+    is that tap of every window at once: an (..., OH, OW) view with
+    ``x[..., i*sH + p*dH, j*sW + q*dW]`` at (i, j). Pooling reduces over these kH*kW
+    views one at a time instead of materialising all windows.
+
+cache_blocks(x, block_bytes=2**20) -> [(batch slice, channel slice), ...]
+    Cut an (N, C, H, W) array into pieces of about ``block_bytes`` (a piece per image or
+    per group of channels). A loop of kH*kW passes over one piece at a time finds it
+    in the CPU's cache instead of reading the whole array from memory kH*kW times. On
+    a GPU there is one piece: the whole array.
+
 scatter_add_windows(cols, input_size, stride=1, dilation=1) -> (N, C, H, W)
     The adjoint of ``sliding_windows`` (col2im): every window entry is added back to
     the input position it was read from. Overlapping windows sum. One strided
     slice-add per kernel offset (kH*kW of them), which works in every library.
+
+im2col(x, kernel_size, stride=1, dilation=1, batch_last=False) -> (C, kH*kW, N, OH, OW)
+    The windows of a whole batch copied into the columns of one matrix, channels first,
+    one kernel offset at a time: reshaped to (C*kH*kW, N*OH*OW) it is the matrix a
+    convolution multiplies its (C_out, C*kH*kW) weight with. ``batch_last`` orders each
+    offset's block (OH, OW, N) instead, which keeps copies long when rows are short.
+
+col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False) -> (N, C, H, W)
+    The adjoint of ``im2col``: each column entry is added back to the pixel it came from.
 
 dilate2d(x, stride) -> (N, C, (H-1)*sH + 1, (W-1)*sW + 1)
     Insert ``s - 1`` zeros between neighbouring pixels ("zero insertion"). The input
@@ -43,7 +64,15 @@ __all__ = [
     "pad2d",
     "windows_out_size",
     "sliding_windows",
+    "tap_slices",
+    "cache_blocks",
     "scatter_add_windows",
+    "batch_last_for",
+    "to_working",
+    "from_working",
+    "at",
+    "im2col",
+    "col2im",
     "dilate2d",
 ]
 
@@ -121,12 +150,52 @@ def sliding_windows(x, kernel_size, stride=1, dilation=1):
         return x.as_strided(shape, strides, x.storage_offset())
     # Generic Array API: one strided slice (N, C, OH, OW) per kernel offset, stacked.
     xp = array_namespace(x)
-    slices = [
-        x[:, :, p * dh : p * dh + sh * (oh - 1) + 1 : sh, q * dw : q * dw + sw * (ow - 1) + 1 : sw]
+    taps = tap_slices((kh, kw), (oh, ow), (sh, sw), (dh, dw))
+    slices = [x[:, :, rows, cols] for _, rows, cols in taps]
+    return xp.reshape(xp.stack(slices, axis=-1), shape)
+
+
+def tap_slices(kernel_size, out_size, stride=1, dilation=1):
+    """One ``((p, q), rows, cols)`` per kernel offset, in row-major order.
+
+    ``x[..., rows, cols]`` is an (..., OH, OW) strided view holding tap (p, q) of every
+    window: ``x[..., i*sH + p*dH, j*sW + q*dW]`` at (i, j), for an x at least as large as
+    the windows need.
+    """
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = (
+        pair(kernel_size),
+        pair(out_size),
+        pair(stride),
+        pair(dilation),
+    )
+    return [
+        (
+            (p, q),
+            slice(p * dh, p * dh + sh * (oh - 1) + 1, sh),
+            slice(q * dw, q * dw + sw * (ow - 1) + 1, sw),
+        )
         for p in range(kh)
         for q in range(kw)
     ]
-    return xp.reshape(xp.stack(slices, axis=-1), shape)
+
+
+def cache_blocks(x, block_bytes=2**20):
+    """(batch slice, channel slice) pairs that cut x (N, C, H, W) into ~block_bytes pieces.
+
+    Whole images are grouped while they fit; a larger image is cut into groups of
+    channels (at least one). Torch tensors on a GPU come back as one piece.
+    """
+    n, c, h, w = x.shape
+    if is_torch_array(x) and x.device.type != "cpu":
+        return [(slice(0, n), slice(0, c))]
+    plane = h * w * getattr(x.dtype, "itemsize", 8)  # bytes of one image channel
+    if c * plane <= block_bytes:
+        step = max(1, block_bytes // (c * plane))  # images per piece
+        return [(slice(i, min(i + step, n)), slice(0, c)) for i in range(0, n, step)]
+    step = max(1, block_bytes // plane)  # channels per piece
+    return [
+        (slice(i, i + 1), slice(j, min(j + step, c))) for i in range(n) for j in range(0, c, step)
+    ]
 
 
 def scatter_add_windows(cols, input_size, stride=1, dilation=1):
@@ -142,12 +211,83 @@ def scatter_add_windows(cols, input_size, stride=1, dilation=1):
     h, w = input_size
     xp = array_namespace(cols)
     out = xp.zeros((n, c, h, w), dtype=cols.dtype, device=device(cols))
-    for p in range(kh):
-        for q in range(kw):
-            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
-            columns = slice(q * dw, q * dw + sw * (ow - 1) + 1, sw)
-            out[:, :, rows, columns] += cols[:, :, :, :, p, q]
+    for (p, q), rows, columns in tap_slices((kh, kw), (oh, ow), (sh, sw), (dh, dw)):
+        out[:, :, rows, columns] += cols[:, :, :, :, p, q]
     return out
+
+
+SHORT_ROW = 16  # output rows shorter than this work with the batch innermost
+
+
+def batch_last_for(out_width: int) -> bool:
+    """Whether to work in (C, H, W, N): when output rows are short, whole-array passes
+    over a (C, N, H, W) layout would run in many short pieces of out_width numbers."""
+    return out_width < SHORT_ROW
+
+
+def to_working(x, batch_last):
+    """(N, C, H, W) -> a (C, N, H, W) view, or with ``batch_last`` (C, H, W, N) memory
+    (a view when x already lies so in memory, else a copy: reshape copies then)."""
+    xp = array_namespace(x)
+    if not batch_last:
+        return xp.permute_dims(x, (1, 0, 2, 3))
+    n, c, h, w = x.shape
+    return xp.reshape(xp.reshape(xp.permute_dims(x, (1, 2, 3, 0)), (-1,)), (c, h, w, n))
+
+
+def from_working(a, batch_last):
+    """The inverse of :func:`to_working`: a (N, C, H, W) view."""
+    return array_namespace(a).permute_dims(a, (3, 0, 1, 2) if batch_last else (1, 0, 2, 3))
+
+
+def at(rows, cols, batch_last, block=(slice(None), slice(None))):
+    """Index of rows/cols of a working-layout array, within block = (c slice, n slice)."""
+    c, n = block
+    return (c, rows, cols, n) if batch_last else (c, n, rows, cols)
+
+
+def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False):
+    """Copy every window of x into columns, one kernel offset at a time.
+
+    x : (N, C, H, W), already padded
+    returns : (C, kH*kW, N, OH, OW), or (C, kH*kW, OH, OW, N) with ``batch_last``;
+        ``cols[c, p*kW + q, n, i, j] = x[n, c, i*sH + p*dH, j*sW + q*dW]``
+
+    Reshaped to (C*kH*kW, N*OH*OW) this is the im2col matrix of the whole batch. Each
+    offset's block is one strided view of the image copied as a whole, so the copy runs
+    along image rows; when the output rows are short (a few pixels), ``batch_last`` puts
+    the batch innermost so that the runs are N times longer.
+    """
+    xp = array_namespace(x)
+    (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
+    n, c, h, w = x.shape
+    out = (windows_out_size(h, kh, sh, dh), windows_out_size(w, kw, sw, dw))
+    image = to_working(x, batch_last)
+    taps = tap_slices((kh, kw), out, (sh, sw), (dh, dw))
+    return xp.stack([image[at(rows, cols, batch_last)] for _, rows, cols in taps], axis=1)
+
+
+def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False):
+    """The adjoint of :func:`im2col`: add every column entry back to its pixel.
+
+    cols : (C, kH*kW, N, OH, OW), or (C, kH*kW, OH, OW, N) with ``batch_last``
+    input_size : (H, W) of the (padded) image the columns came from
+    returns : (N, C, H, W), a view of (C, N, H, W) or (C, H, W, N) memory;
+        ``out[n, c, i*sH + p*dH, j*sW + q*dW] += cols[c, p*kW + q, n, i, j]``
+    """
+    xp = array_namespace(cols)
+    (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
+    if batch_last:
+        c, _, oh, ow, n = cols.shape
+        shape = (c,) + tuple(input_size) + (n,)
+    else:
+        c, _, n, oh, ow = cols.shape
+        shape = (c, n) + tuple(input_size)
+    image = xp.zeros(shape, dtype=cols.dtype, device=device(cols))
+    taps = tap_slices((kh, kw), (oh, ow), (sh, sw), (dh, dw))
+    for t, (_, rows, columns) in enumerate(taps):
+        image[at(rows, columns, batch_last)] += cols[:, t, ...]
+    return from_working(image, batch_last)
 
 
 def dilate2d(x, stride):

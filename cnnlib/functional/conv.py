@@ -19,9 +19,9 @@ where c runs over the input channels of o's group. Deep-learning "convolution" d
 flip the kernel; :func:`true_conv2d` is the mathematician's convolution (kernel rotated
 by 180 degrees), and :func:`conv2d_naive` is the same sum written as plain loops.
 
-The fast path is im2col + one matrix product. Take all windows at once,
-``(N, C_in, H_out, W_out, kH, kW)`` (a strided view, see ``_windows.py``), and copy them
-once into a matrix of columns, one column per output pixel of the whole batch::
+The fast path is im2col + one matrix product. Copy every window of the batch once
+into a matrix of columns, one column per output pixel (``im2col`` in ``_windows.py``,
+one strided view per kernel offset)::
 
     cols    : (C_in * kH * kW, N * H_out * W_out)      rows ordered (c, p, q)
     out     = weight.reshape(C_out, -1) @ cols         (C_out, N * H_out * W_out)
@@ -31,13 +31,15 @@ at once. The backward pass uses the same matrix and its adjoint::
 
     dweight = dout_mat @ cols.T                        (C_out, C_in * kH * kW)
     dcols   = weight_mat.T @ dout_mat                  (C_in * kH * kW, N * H_out * W_out)
-    dx      = scatter_add_windows(dcols)               (col2im, the adjoint of the view)
+    dx      = col2im(dcols)                            (adds each entry back to its pixel)
     dbias   = dout summed over (n, i, j)
 
-Channels lead and the batch follows (C, N, ...) in ``cols`` so that each kernel offset's
-slice is a long contiguous run (fast to copy) and the whole batch is one big product
-(BLAS is efficient on big matrices); the result is a (N, C_out, H_out, W_out) view of
-that (C_out, N, H_out, W_out) memory.
+The columns are ordered (n, i, j), channels lead: each kernel offset's block is then one
+long copy, and the whole batch is one big product (BLAS is efficient on big matrices).
+When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the columns are
+ordered (i, j, n) instead, so that the copies run over the batch too. The output is a
+(N, C_out, H_out, W_out) view of that (C_out, ...) memory; the cache keeps the padded
+input, not the k*k times larger columns, which the backward pass copies again.
 """
 
 from __future__ import annotations
@@ -49,9 +51,12 @@ from array_api_compat import array_namespace, device
 
 from cnnlib.backend import namespace
 from cnnlib.functional._windows import (
+    batch_last_for,
+    col2im,
+    from_working,
+    im2col,
     pad2d,
-    scatter_add_windows,
-    sliding_windows,
+    to_working,
     windows_out_size,
 )
 
@@ -223,15 +228,10 @@ def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
 
 
-def _columns(x_pad, kernel, stride, dilation, groups, xp):
-    """im2col: ``(cols, (OH, OW))``, cols the windows of x_pad copied once into
-    (G, C_in/G * kH * kW, N * OH * OW)."""
-    n, c_in = x_pad.shape[:2]
-    windows = sliding_windows(x_pad, kernel, stride, dilation)  # (N, C_in, OH, OW, kH, kW)
-    oh, ow = windows.shape[2], windows.shape[3]
-    cols = xp.permute_dims(windows, (1, 4, 5, 0, 2, 3))  # (C_in, kH, kW, N, OH, OW)
-    k = c_in // groups * kernel[0] * kernel[1]
-    return xp.reshape(cols, (groups, k, n * oh * ow)), (oh, ow)
+def _columns(x_pad, kernel, stride, dilation, groups, batch_last, xp):
+    """im2col as (G, C_in/G * kH * kW, N * OH * OW), one copy of the windows."""
+    cols = im2col(x_pad, kernel, stride, dilation, batch_last)
+    return xp.reshape(cols, (groups, x_pad.shape[1] // groups * kernel[0] * kernel[1], -1))
 
 
 def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -249,11 +249,15 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
         input, weight, bias, stride, padding, dilation, groups, "conv2d"
     )
     c_out, c_in_g, kh, kw = weight.shape
-    n = x_pad.shape[0]
-    cols, (oh, ow) = _columns(x_pad, (kh, kw), stride, dilation, groups, xp)  # (G, K, N*OH*OW)
+    n, _, hp, wp = x_pad.shape
+    oh = windows_out_size(hp, kh, stride[0], dilation[0])
+    ow = windows_out_size(wp, kw, stride[1], dilation[1])
+    batch_last = batch_last_for(ow)  # columns ordered (i, j, n) instead of (n, i, j)
+    cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)  # (G, K, N*OH*OW)
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
-    out = xp.permute_dims(xp.reshape(out, (c_out, n, oh, ow)), (1, 0, 2, 3))
+    block = (oh, ow, n) if batch_last else (n, oh, ow)
+    out = from_working(xp.reshape(out, (c_out,) + block), batch_last)  # (N, C_out, OH, OW)
     if bias is not None:
         out = out + xp.reshape(bias, (1, c_out, 1, 1))
     cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
@@ -279,17 +283,17 @@ def conv2d_backward(dout, cache: Conv2dCache):
         raise ValueError(
             f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
         )
-    # (G, C_out/G, N*OH*OW): one row per output channel, one column per output pixel
-    d_mat = xp.reshape(xp.permute_dims(dout, (1, 0, 2, 3)), (groups, c_out // groups, -1))
-    cols, _ = _columns(x_pad, (kh, kw), stride, dilation, groups, xp)  # (G, K, N*OH*OW)
+    # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
+    batch_last = batch_last_for(ow)
+    d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
+    cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     dweight = xp.reshape(xp.matmul(d_mat, xp.matrix_transpose(cols)), weight.shape)
     del cols  # before dcols, so that only one (K, N*OH*OW) matrix is alive at a time
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
     dcols = xp.matmul(xp.matrix_transpose(w_mat), d_mat)  # (G, K, N*OH*OW)
-    # col2im with channels first, as dcols is laid out: (C_in, kH, kW, N, OH, OW) is viewed
-    # as windows (C_in, N, OH, OW, kH, kW) of a (C_in, N, H_pad, W_pad) image
-    dcols = xp.permute_dims(xp.reshape(dcols, (c_in, kh, kw, n, oh, ow)), (0, 3, 4, 5, 1, 2))
-    dx_pad = xp.permute_dims(scatter_add_windows(dcols, (hp, wp), stride, dilation), (1, 0, 2, 3))
+    block = (oh, ow, n) if batch_last else (n, oh, ow)
+    dcols = xp.reshape(dcols, (c_in, kh * kw) + block)
+    dx_pad = col2im(dcols, (kh, kw), (hp, wp), stride, dilation, batch_last)
     top, bottom, left, right = pad
     dx = dx_pad[:, :, top : hp - bottom, left : wp - right]
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None

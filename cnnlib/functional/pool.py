@@ -12,10 +12,13 @@ The output size along each axis is torch's::
                                                          ceil_mode=True)
 
 where ceil_mode drops a last window that would start in the right padding. The
-vectorised versions pad the input (-inf for max, 0 for average), take all windows as
-one (N, C, H_out, W_out, kH, kW) view, and reduce the last two axes; the backward pass
-scatters window gradients back with the adjoint `scatter_add_windows`. The `_naive`
-versions spell the same thing out with loops, for reading.
+vectorised versions pad the input (-inf for max, 0 for average) and never build the
+windows: tap (p, q) of every window at once is one strided (N, C, H_out, W_out) view of
+the padded input (`tap_slices`), so a running maximum (or sum) over the kH*kW taps
+reduces all windows with kH*kW whole-array operations and no per-window memory. Max
+pooling remembers which tap won as a small integer per output; the backward pass adds
+each tap's share of dout back through the same strided views. The `_naive` versions
+spell the same thing out with loops, for reading.
 """
 
 from __future__ import annotations
@@ -24,9 +27,18 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like, namespace, to_numpy
-from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
+from cnnlib.functional._windows import (
+    at,
+    batch_last_for,
+    cache_blocks,
+    from_working,
+    pad2d,
+    tap_slices,
+    to_working,
+)
 
 __all__ = [
     "pool_output_size",
@@ -167,13 +179,61 @@ def _window_max(windows, xp, first_valid=None, real=None):
 
 
 class MaxPool2dCache(NamedTuple):
-    """route : (N, C, H_out, W_out, kH, kW) bool, True where each window's maximum was.
+    """argmax : (N, C, H_out, W_out) small integers, the tap p*kW + q of each window's
+    maximum (-1 for a window with no input pixel).
     input_size : (H + top + bottom, W + left + right), the padded input size."""
 
-    route: object
+    argmax: object
     input_size: tuple
     geometry: _Geometry
     unbatched: bool
+
+
+def _tap_dtype(xp, taps):
+    """The smallest integer dtype that holds the tap indices -1 .. taps - 1."""
+    return xp.int8 if taps <= 127 else xp.int16 if taps <= 32767 else xp.int32
+
+
+def _working(x, g):
+    """x (N, C, H, W) in the layout the tap loops run in, and that layout's flag: the
+    batch innermost, (C, H, W, N), when output rows are short, else (C, N, H, W)."""
+    batch_last = batch_last_for(g.out[1])
+    return to_working(x, batch_last), batch_last
+
+
+def _blocks(image, batch_last):
+    """Cache-sized (C, N) blocks of a working-layout image; one block when batch_last
+    (short rows mean small images)."""
+    return [(slice(None), slice(None))] if batch_last else cache_blocks(image)
+
+
+def _out_shape(image, g, batch_last):
+    """The working-layout shape of the pooled image."""
+    c, n = (image.shape[0], image.shape[3]) if batch_last else image.shape[:2]
+    return (c,) + g.out + (n,) if batch_last else (c, n) + g.out
+
+
+def _max_over_taps(image, block, g, batch_last, argmax, has_nan):
+    """Running maximum over the kH*kW taps of one block of the padded working image.
+
+    argmax : the index to report where no tap beats -inf (the first tap inside the
+        input), broadcastable to the block's output
+    returns : out and argmax of the block's windows, in the working layout
+    """
+    xp = array_namespace(image)
+    out = None
+    for (p, q), rows, cols in tap_slices(g.kernel, g.out, g.stride, g.dilation):
+        tap = image[at(rows, cols, batch_last, block)]  # tap (p, q) of every window
+        if out is None:
+            out = xp.full(tap.shape, -math.inf, dtype=tap.dtype, device=device(tap))
+        wins = tap > out  # strictly greater: the first maximum keeps a tie
+        if has_nan:
+            wins = wins | xp.isnan(tap)  # NaN wins over numbers, and the last NaN wins
+        out = xp.maximum(out, tap)  # (NaN propagates, as it should)
+        # taps come in increasing order, so the winner so far is the largest index seen:
+        # a running maximum of `t` where this tap wins and -1 where it does not
+        argmax = xp.maximum(argmax, xp.astype(wins, argmax.dtype) * (p * g.kernel[1] + q + 1) - 1)
+    return out, argmax
 
 
 def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -190,14 +250,27 @@ def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, c
     -------
     out : (N, C, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
     cache : MaxPool2dCache
+
+    Like torch's kernels: the first maximum in row-major order wins a tie, a window
+    holding NaNs outputs NaN and routes its gradient to the last NaN, and a window whose
+    pixels are all -inf routes it to its first pixel inside the input.
     """
     fn = "max_pool2d"
     xp, x, unbatched = _check_input(input, fn)
     g = _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode)
     xpad = pad2d(x, g.pad, value=-math.inf)
-    windows = sliding_windows(xpad, g.kernel, g.stride, g.dilation)
-    out, route = _window_max(windows, xp, _first_valid(x, g))
-    cache = MaxPool2dCache(route, tuple(xpad.shape[-2:]), g, unbatched)
+    has_nan = bool(xp.any(xp.isnan(x)))
+    image, batch_last = _working(xpad, g)
+    first = xp.astype(_first_valid(x, g), _tap_dtype(xp, g.kernel[0] * g.kernel[1]))
+    first = first[..., None] if batch_last else first  # (OH, OW, 1) against (C, OH, OW, N)
+    shape = _out_shape(image, g, batch_last)
+    out = xp.empty(shape, dtype=x.dtype, device=device(x))
+    argmax = xp.empty(shape, dtype=first.dtype, device=device(x))
+    for block in _blocks(image, batch_last):  # a cache-sized piece at a time
+        where = at(slice(None), slice(None), batch_last, block)
+        out[where], argmax[where] = _max_over_taps(image, block, g, batch_last, first, has_nan)
+    out, argmax = from_working(out, batch_last), from_working(argmax, batch_last)
+    cache = MaxPool2dCache(argmax, tuple(xpad.shape[-2:]), g, unbatched)
     return _finish(out, unbatched), cache
 
 
@@ -212,19 +285,49 @@ def _first_valid(x, g):
     return asarray_like(grid, x, dtype=namespace(x).int64)
 
 
+def _add_through_taps(share, dout, cache):
+    """The backward pass of a pooling: dx (N, C, H, W) with tap t of every window
+    receiving ``share(t, block)`` (the block's (N, C, H_out, W_out) gradient share in the
+    working layout), added through the same strided views the forward pass read; the
+    padding is cropped off."""
+    g = cache.geometry
+    xp = array_namespace(dout)
+    batch_last = batch_last_for(g.out[1])
+    c, n = dout.shape[1], dout.shape[0]
+    size = (c,) + cache.input_size + (n,) if batch_last else (c, n) + cache.input_size
+    dpadded = xp.zeros(size, dtype=dout.dtype, device=device(dout))
+    for block in _blocks(dpadded, batch_last):
+        for (p, q), rows, cols in tap_slices(g.kernel, g.out, g.stride, g.dilation):
+            dpadded[at(rows, cols, batch_last, block)] += share(p * g.kernel[1] + q, block)
+    dpadded = from_working(dpadded, batch_last)
+    return _finish(_crop(dpadded, g.pad), cache.unbatched)
+
+
 def max_pool2d_backward(dout, cache: MaxPool2dCache):
     """Gradient of `max_pool2d`: each window's dout goes to the position of its maximum.
 
     dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W); an input
     that is the maximum of several overlapping windows collects all their gradients.
     """
-    g = cache.geometry
-    dout = dout[None, ...] if cache.unbatched else dout
     xp = namespace(dout, names=["dout"], fn="max_pool2d_backward")
-    dout = dout[..., None, None]
-    dwindows = xp.where(cache.route, dout, xp.zeros_like(dout))
-    dpadded = scatter_add_windows(dwindows, cache.input_size, g.stride, g.dilation)
-    return _finish(_crop(dpadded, g.pad), cache.unbatched)
+    dout = dout[None, ...] if cache.unbatched else dout
+    batch_last = batch_last_for(cache.geometry.out[1])
+    d, argmax = to_working(dout, batch_last), to_working(cache.argmax, batch_last)
+
+    def whole(a, block):
+        return a[at(slice(None), slice(None), batch_last, block)]
+
+    if bool(xp.all(xp.isfinite(dout))):
+        # dout times a 0/1 mask: exact for finite numbers and much faster than `where`
+        def share(t, block):
+            return whole(d, block) * xp.astype(whole(argmax, block) == t, d.dtype)
+    else:  # 0 * inf would be NaN: route non-finite gradients with `where`
+        zero = xp.zeros((), dtype=d.dtype, device=device(d))
+
+        def share(t, block):
+            return xp.where(whole(argmax, block) == t, whole(d, block), zero)
+
+    return _add_through_taps(share, dout, cache)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -288,9 +391,16 @@ def avg_pool2d_forward(
     xp, x, unbatched = _check_input(input, fn)
     g = _geometry(x, fn, kernel_size, stride, padding, 1, ceil_mode)
     xpad = pad2d(x, g.pad, value=0.0)
-    windows = sliding_windows(xpad, g.kernel, g.stride)
+    image, batch_last = _working(xpad, g)
     divisor = _divisor(x, g, count_include_pad)
-    out = xp.sum(windows, axis=(-2, -1)) / divisor
+    out = xp.empty(_out_shape(image, g, batch_last), dtype=x.dtype, device=device(x))
+    for block in _blocks(image, batch_last):  # a cache-sized piece at a time
+        total = None  # running sum over the taps
+        for _, rows, cols in tap_slices(g.kernel, g.out, g.stride):
+            tap = image[at(rows, cols, batch_last, block)]
+            total = tap if total is None else total + tap
+        out[at(slice(None), slice(None), batch_last, block)] = total
+    out = from_working(out, batch_last) / divisor
     cache = AvgPool2dCache(divisor, tuple(xpad.shape[-2:]), g, unbatched)
     return _finish(out, unbatched), cache
 
@@ -300,13 +410,13 @@ def avg_pool2d_backward(dout, cache: AvgPool2dCache):
 
     dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W)
     """
-    g = cache.geometry
-    xp = namespace(dout, names=["dout"], fn="avg_pool2d_backward")
+    namespace(dout, names=["dout"], fn="avg_pool2d_backward")
     dout = dout[None, ...] if cache.unbatched else dout
-    share = (dout / cache.divisor)[..., None, None]
-    dwindows = xp.broadcast_to(share, tuple(share.shape[:4]) + tuple(g.kernel))
-    dpadded = scatter_add_windows(dwindows, cache.input_size, g.stride)
-    return _finish(_crop(dpadded, g.pad), cache.unbatched)
+    batch_last = batch_last_for(cache.geometry.out[1])
+    share = to_working(dout / cache.divisor, batch_last)  # every tap gets the same share
+    return _add_through_taps(
+        lambda t, block: share[at(slice(None), slice(None), batch_last, block)], dout, cache
+    )
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
