@@ -258,7 +258,14 @@ def run(args: argparse.Namespace) -> dict:
         print(f"resumed from {args.checkpoint} after epoch {start_epoch}")
 
     for epoch in range(start_epoch, args.epochs):
-        h = fit(model, loss_fn, opt, train_loader, epochs=1, progress=not args.no_progress)
+        batches = train_loader
+        if not args.no_progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False)
+        h = fit(model, loss_fn, opt, batches, epochs=1, progress=False)
+        if not args.no_progress:
+            batches.close()
         test_loss, test_acc = evaluate(model, test_loader, loss_fn)
         for key, value in [("loss", h["loss"][0]), ("accuracy", h["accuracy"][0]),
                            ("test_loss", test_loss), ("test_accuracy", test_acc),

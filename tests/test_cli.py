@@ -161,3 +161,11 @@ def test_corrupt_file_is_reported_without_a_traceback(tmp_path, capsys):
         main(["--dataset", "mnist", "--data-dir", str(tmp_path)])
     assert e.value.code == 2
     assert "not an IDX file" in capsys.readouterr().err
+
+
+def test_progress_bars_name_the_epoch(mnist_dir, capsys):
+    argv = ["--dataset", "mnist", "--data-dir", str(mnist_dir), "--limit", "32", "--epochs", "2",
+            "--batch-size", "8"]  # fmt: skip
+    main(argv)
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "0/4 [" in err  # 32 examples, 4 batches
