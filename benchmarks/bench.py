@@ -9,8 +9,14 @@ on the same inputs, forward+backward of:
 - ``cnnlib-cuda`` and ``torch-cuda`` when a GPU is present,
 
 all in float32. It prints each time, the ratio to torch on the same device, the GFLOP/s
-reached, the machine's float32 matmul GFLOP/s (the ceiling any conv can hope for), the
-process's peak RSS, and writes everything to a JSON record (``--out``).
+reached, the machine's float32 matmul GFLOP/s (the ceiling any conv can hope for), and
+memory: the peak of NumPy's allocations during one forward+backward of cnnlib-numpy
+(tracemalloc), the peak CUDA memory of the GPU implementations, and the process's peak
+RSS after each case. Everything goes to a JSON record (``--out``, default
+``benchmarks/results/latest.json``) with the machine (CPU model, cores, threads, BLAS,
+library versions, git commit, date) and a summary: the geometric-mean time ratio to
+torch per kind (conv2d, pool, train_step) and device, next to the goals of issue 8
+(conv <= 1.5, pool <= 2, train step <= 2 on the CPU).
 
 ``--quick`` runs tiny shapes with one repeat: CI uses it to see that the script works.
 It is a benchmark, not a test: nothing here asserts a speed.
@@ -21,10 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
+import subprocess
 import sys
 import time
+import tracemalloc
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,6 +58,8 @@ POOL_CASES = [
     ("vgg_maxpool_2x2", "max", 8, 128, 56, 56, 2, 2, 0),
 ]
 QUICK_CONV = [("tiny_conv", 2, 3, 12, 12, 4, 3, 1, 1)]
+GOALS = {"conv2d": 1.5, "pool": 2.0, "train_step": 2.0}  # issue 8, cnnlib-numpy / torch on the CPU
+ROOT = Path(__file__).resolve().parents[1]
 QUICK_POOL = [("tiny_maxpool", "max", 2, 3, 12, 12, 2, 2, 0)]
 
 
@@ -56,6 +67,7 @@ QUICK_POOL = [("tiny_maxpool", "max", 2, 3, 12, 12, 2, 2, 0)]
 class Result:
     case: str
     kind: str
+    device: str
     impl: str
     seconds: float
     gflop: float
@@ -89,6 +101,13 @@ def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
     b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
     t = best_time(lambda: a @ b, repeats)
     return 2 * n**3 / t / 1e9
+
+
+def cuda_matmul_tflops(n: int = 4096, repeats: int = 5) -> float:
+    """float32 matmul TFLOP/s of torch on the GPU (TF32 off, as torch's default)."""
+    a = torch.randn(n, n, device="cuda")
+    t = best_time(lambda: a @ a, repeats, sync=torch.cuda.synchronize)
+    return 2 * n**3 / t / 1e12
 
 
 def conv_gflop(n, c_in, h, w, c_out, k, stride, padding) -> float:
@@ -166,8 +185,11 @@ def pool_runners(case, device: str):
     return runners, gflop
 
 
-def training_step_runners(quick: bool):
-    """One SGD step (forward, loss, backward, update) of a small CNN on a digits batch."""
+def training_step_runners(quick: bool, device: str = "cpu"):
+    """One SGD step (forward, loss, backward, update) of a small CNN on a digits batch.
+
+    On "cpu" cnnlib runs on NumPy arrays; on "cuda" the same model is moved to the GPU.
+    """
     from cnnlib import nn, optim
     from cnnlib.data import load_digits
     from cnnlib.random import manual_seed
@@ -188,15 +210,6 @@ def training_step_runners(quick: bool):
         nn.Flatten(),
         nn.Linear(32 * 2 * 2, 10),
     )
-    loss_fn = nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-
-    def cnnlib_step():
-        opt.zero_grad()
-        loss_fn(model(xb), yb)
-        model.backward(loss_fn.backward())
-        opt.step()
-
     tmodel = torch.nn.Sequential(
         torch.nn.Conv2d(1, 16, 3, padding=1),
         torch.nn.ReLU(),
@@ -210,8 +223,21 @@ def training_step_runners(quick: bool):
     with torch.no_grad():
         for tp, p in zip(tmodel.parameters(), model.parameters()):
             tp.copy_(torch.from_numpy(np.asarray(p.data)))
+    txb, tyb = torch.from_numpy(xb).to(device), torch.from_numpy(yb).long().to(device)
+    tmodel.to(device)
+    if device == "cuda":
+        model.to("cuda")
+        xb, yb = txb, tyb
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def cnnlib_step():
+        opt.zero_grad()
+        loss_fn(model(xb), yb)
+        model.backward(loss_fn.backward())
+        opt.step()
+
     topt = torch.optim.SGD(tmodel.parameters(), lr=0.05, momentum=0.9)
-    txb, tyb = torch.from_numpy(xb), torch.from_numpy(yb).long()
 
     def torch_step():
         topt.zero_grad()
@@ -219,7 +245,8 @@ def training_step_runners(quick: bool):
         topt.step()
 
     macs = batch * (16 * 8 * 8 * 9 + 32 * 16 * 4 * 4 * 9 + 10 * 128)
-    return {"cnnlib-numpy": cnnlib_step, "torch": torch_step}, 3 * 2 * macs / 1e9
+    names = ("cnnlib-numpy", "torch") if device == "cpu" else ("cnnlib-cuda", "torch-cuda")
+    return dict(zip(names, (cnnlib_step, torch_step))), 3 * 2 * macs / 1e9
 
 
 def peak_rss_mb() -> float:
@@ -227,11 +254,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_memory_mib(impl: str, fn) -> float | None:
+    """Peak memory of one call of `fn`, in MiB, where it can be measured.
+
+    cnnlib-numpy: the peak of NumPy's allocations (tracemalloc sees them); CUDA
+    implementations: torch's peak allocated GPU memory. torch on the CPU: None.
+    """
+    if impl == "cnnlib-numpy":
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+    if impl.endswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    return None
+
+
 def run_suite(quick: bool, devices: list[str], repeats: int) -> list[Result]:
     results: list[Result] = []
     suites = [
         ("conv2d", QUICK_CONV if quick else CONV_CASES, conv_runners),
         ("pool", QUICK_POOL if quick else POOL_CASES, pool_runners),
+        ("train_step", [("digits_cnn_sgd_step",)], lambda c, d: training_step_runners(quick, d)),
     ]
     for device in devices:
         sync = torch.cuda.synchronize if device == "cuda" else None
@@ -241,23 +292,20 @@ def run_suite(quick: bool, devices: list[str], repeats: int) -> list[Result]:
                 runners, gflop = make(case, device)
                 times = {impl: best_time(fn, repeats, sync=sync) for impl, fn in runners.items()}
                 for impl, t in times.items():
-                    r = Result(case[0], kind, impl, t, gflop, t / times[ref_name])
+                    r = Result(case[0], kind, device, impl, t, gflop, t / times[ref_name])
+                    r.extra["peak_mib"] = peak_memory_mib(impl, runners[impl])
                     r.extra["peak_rss_mb"] = peak_rss_mb()
                     results.append(r)
                     report(r)
-    runners, gflop = training_step_runners(quick)
-    times = {impl: best_time(fn, repeats) for impl, fn in runners.items()}
-    for impl, t in times.items():
-        r = Result("digits_cnn_sgd_step", "train_step", impl, t, gflop, t / times["torch"])
-        results.append(r)
-        report(r)
     return results
 
 
 def report(r: Result) -> None:
+    mem = r.extra.get("peak_mib")
     print(
         f"{r.kind:10s} {r.case:24s} {r.impl:13s} {r.seconds * 1e3:9.2f} ms "
-        f"{r.gflops:7.2f} GFLOP/s  x{r.ratio_to_torch:5.2f} vs torch",
+        f"{r.gflops:7.2f} GFLOP/s  x{r.ratio_to_torch:5.2f} vs torch"
+        + (f"  peak {mem:7.1f} MiB" if mem is not None else ""),
         flush=True,
     )
 
@@ -279,17 +327,121 @@ def summarise(results: list[Result]) -> dict:
     return out
 
 
+def summary_block(geomeans: dict) -> dict:
+    """Per device, the three geometric means of issue 8 and whether each meets its goal."""
+    block = {}
+    for device, impl in [
+        ("cpu", "cnnlib-numpy"),
+        ("cpu-torch-tensors", "cnnlib-torch"),
+        ("cuda", "cnnlib-cuda"),
+    ]:
+        means = {kind: geomeans.get(f"{kind}/{impl}") for kind in GOALS}
+        if all(v is None for v in means.values()):
+            continue
+        block[device] = {"implementation": impl, "geomean_ratio_to_torch": means}
+        if device == "cpu":
+            block[device]["goal"] = dict(GOALS)
+            block[device]["meets_goal"] = {
+                k: v is not None and v <= GOALS[k] for k, v in means.items()
+            }
+    return block
+
+
+def _git(*args) -> str | None:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info() -> list[dict]:
+    """NumPy's BLAS (library, version, threads, kernel architecture), via threadpoolctl
+    when it is installed (scikit-learn brings it), else from NumPy's build config."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        keys = ("internal_api", "prefix", "version", "num_threads", "architecture")
+        return [{k: i.get(k) for k in keys} for i in threadpool_info() if i["user_api"] == "blas"]
+    except ImportError:
+        deps = np.show_config(mode="dicts").get("Build Dependencies", {})
+        blas = deps.get("blas", {})
+        return [{"internal_api": blas.get("name"), "version": blas.get("version")}]
+
+
+def machine_info() -> dict:
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    cuda = torch.cuda.is_available()
+    return {
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_mkldnn": torch.backends.mkldnn.is_available(),
+        "torch_mkl": torch.backends.mkl.is_available(),
+        "blas": blas_info(),
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+        "cuda_version": torch.version.cuda if cuda else None,
+        "git_commit": commit,
+        "git_dirty": bool(dirty) if dirty is not None else None,
+    }
+
+
+def set_threads(n: int) -> None:
+    """Use n threads in torch and in NumPy's BLAS (when threadpoolctl is installed)."""
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n, user_api="blas")
+    except ImportError:
+        print("threadpoolctl not installed: NumPy's BLAS keeps its own thread count")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat (CI)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
-    parser.add_argument("--out", type=Path, default=None, help="JSON record to write")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "results" / "latest.json",
+        help="JSON record to write (default: benchmarks/results/latest.json)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch and BLAS threads (default: theirs)"
+    )
+    parser.add_argument(
+        "--devices",
+        default="all",
+        choices=["all", "cpu", "cuda"],
+        help="all: the CPU, and the GPU when CUDA is present",
+    )
     args = parser.parse_args(argv)
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 5)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    cuda = torch.cuda.is_available()
+    devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
+    devices = devices[args.devices]
+    if "cuda" in devices and not cuda:
+        parser.error("--devices cuda: no CUDA GPU here")
 
     ceiling = matmul_gflops(256 if args.quick else 1024)
     print(
@@ -297,33 +449,29 @@ def main(argv=None) -> int:
         f"{torch.get_num_threads()}; devices: {devices}"
     )
     results = run_suite(args.quick, devices, repeats)
-    summary = summarise(results)
+    geomeans = summarise(results)
     print("\ngeometric-mean time ratio to torch on the same device (lower is better):")
-    for key, value in summary.items():
+    for key, value in geomeans.items():
         print(f"  {key:28s} {value:6.2f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MiB")
 
     record = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": "python benchmarks/bench.py " + " ".join(argv or sys.argv[1:]),
         "quick": args.quick,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        },
+        "repeats": repeats,
+        "devices": devices,
+        "machine": machine_info(),
         "matmul_gflops_ceiling": ceiling,
+        "cuda_matmul_tflops": cuda_matmul_tflops() if "cuda" in devices else None,
         "peak_rss_mb": peak_rss_mb(),
         "results": [asdict(r) | {"gflops": r.gflops} for r in results],
-        "geomean_ratio_to_torch": summary,
+        "geomean_ratio_to_torch": geomeans,
+        "summary": summary_block(geomeans),
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2))
-        print(f"wrote {args.out}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2))
+    print(f"wrote {args.out}")
     return 0
 
 

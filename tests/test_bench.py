@@ -27,4 +27,16 @@ def test_quick_benchmark_writes_a_record(tmp_path):
     assert kinds == {"conv2d", "pool", "train_step"}
     for r in record["results"]:
         assert r["seconds"] > 0 and r["ratio_to_torch"] > 0
+        assert r["device"] in ("cpu", "cuda")
+        if r["impl"] == "cnnlib-numpy":  # NumPy's allocations were traced
+            assert r["extra"]["peak_mib"] > 0
     assert "conv2d/cnnlib-numpy" in record["geomean_ratio_to_torch"]
+    machine = record["machine"]
+    for key in ("cpu_model", "logical_cpus", "numpy", "torch", "blas", "git_commit"):
+        assert key in machine
+    cpu = record["summary"]["cpu"]
+    assert set(cpu["geomean_ratio_to_torch"]) == {"conv2d", "pool", "train_step"}
+    for kind, value in cpu["geomean_ratio_to_torch"].items():
+        assert value == pytest.approx(record["geomean_ratio_to_torch"][f"{kind}/cnnlib-numpy"])
+        assert cpu["meets_goal"][kind] == (value <= cpu["goal"][kind])
+    assert ("cuda" in record["summary"]) == ("cuda" in record["devices"])
