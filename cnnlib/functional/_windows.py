@@ -263,8 +263,11 @@ def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False):
     n, c, h, w = x.shape
     out = (windows_out_size(h, kh, sh, dh), windows_out_size(w, kw, sw, dw))
     image = to_working(x, batch_last)
-    taps = tap_slices((kh, kw), out, (sh, sw), (dh, dw))
-    return xp.stack([image[at(rows, cols, batch_last)] for _, rows, cols in taps], axis=1)
+    block = out + (n,) if batch_last else (n,) + out
+    cols = xp.empty((c, kh * kw) + block, dtype=x.dtype, device=device(x))
+    for t, (_, rows, columns) in enumerate(tap_slices((kh, kw), out, (sh, sw), (dh, dw))):
+        cols[:, t, ...] = image[at(rows, columns, batch_last)]
+    return cols
 
 
 def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False):
