@@ -18,12 +18,13 @@ bin along each axis.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like
-from cnnlib.functional.pool import _check_input, _finish, _window_max
+from cnnlib.functional.pool import _check_input, _finish
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -34,6 +35,34 @@ __all__ = [
     "adaptive_max_pool2d_backward",
     "adaptive_bins",
 ]
+
+
+def _window_max(windows, xp, first_valid=None, real=None):
+    """Maximum of each window and where it is, with torch's tie rules.
+
+    windows : (N, C, OH, OW, kH, kW)
+    first_valid : (OH, OW) flat index of each window's first tap inside the input
+        (-1 when there is none); it wins where the maximum is -inf, tied by the padding
+    real : (OH, OW, kH, kW) bool, the entries that may hold the last NaN (default all)
+    returns : out (N, C, OH, OW), route (N, C, OH, OW, kH, kW) bool, True at the maximum
+
+    Like torch's kernels: the first maximum in row-major order wins a tie, and a
+    window holding NaNs outputs NaN and sends its gradient to the last NaN.
+    """
+    n, c, oh, ow, kh, kw = windows.shape
+    flat = xp.reshape(windows, (n, c, oh, ow, kh * kw))
+    out = xp.max(flat, axis=-1)
+    arg = xp.argmax(flat, axis=-1)
+    if first_valid is not None:
+        arg = xp.where(out == -math.inf, first_valid, arg)
+    isnan = xp.isnan(out)
+    if xp.any(isnan):
+        nans = xp.isnan(windows) if real is None else xp.isnan(windows) & real
+        nans = xp.reshape(nans, (n, c, oh, ow, kh * kw))
+        last = (kh * kw - 1) - xp.argmax(xp.astype(xp.flip(nans, axis=-1), xp.int8), axis=-1)
+        arg = xp.where(isnan, last, arg)
+    taps = asarray_like(list(range(kh * kw)), out, xp.int64)
+    return out, xp.reshape(taps == arg[..., None], (n, c, oh, ow, kh, kw))
 
 
 def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
