@@ -16,7 +16,10 @@ RSS after each case. Everything goes to a JSON record (``--out``, default
 ``benchmarks/results/latest.json``) with the machine (CPU model, cores, threads, BLAS,
 library versions, git commit, date) and a summary: the geometric-mean time ratio to
 torch per kind (conv2d, pool, train_step) and device, next to the goals of issue 8
-(conv <= 1.5, pool <= 2, train step <= 2 on the CPU).
+(conv <= 1.5, pool <= 2, train step <= 2 on the CPU). With several CPU threads the CPU
+cases run a second time with one thread in torch and in NumPy's BLAS: NumPy's copies
+and element-wise passes use one core whatever the setting, so the one-thread ratios
+compare the two libraries core for core.
 
 ``--quick`` runs tiny shapes with one repeat: CI uses it to see that the script works.
 It is a benchmark, not a test: nothing here asserts a speed.
@@ -69,6 +72,7 @@ class Result:
     kind: str
     device: str
     impl: str
+    threads: int  # torch's (and NumPy's BLAS) CPU threads during the run
     seconds: float
     gflop: float
     ratio_to_torch: float | None = None
@@ -277,33 +281,34 @@ def peak_memory_mib(impl: str, fn) -> float | None:
     return None
 
 
-def run_suite(quick: bool, devices: list[str], repeats: int) -> list[Result]:
+def run_suite(quick: bool, device: str, repeats: int) -> list[Result]:
+    """Every case on one device, with the CPU threads as they are set now."""
     results: list[Result] = []
     suites = [
         ("conv2d", QUICK_CONV if quick else CONV_CASES, conv_runners),
         ("pool", QUICK_POOL if quick else POOL_CASES, pool_runners),
         ("train_step", [("digits_cnn_sgd_step",)], lambda c, d: training_step_runners(quick, d)),
     ]
-    for device in devices:
-        sync = torch.cuda.synchronize if device == "cuda" else None
-        ref_name = "torch" if device == "cpu" else "torch-cuda"
-        for kind, cases, make in suites:
-            for case in cases:
-                runners, gflop = make(case, device)
-                times = {impl: best_time(fn, repeats, sync=sync) for impl, fn in runners.items()}
-                for impl, t in times.items():
-                    r = Result(case[0], kind, device, impl, t, gflop, t / times[ref_name])
-                    r.extra["peak_mib"] = peak_memory_mib(impl, runners[impl])
-                    r.extra["peak_rss_mb"] = peak_rss_mb()
-                    results.append(r)
-                    report(r)
+    sync = torch.cuda.synchronize if device == "cuda" else None
+    ref_name = "torch" if device == "cpu" else "torch-cuda"
+    threads = torch.get_num_threads()
+    for kind, cases, make in suites:
+        for case in cases:
+            runners, gflop = make(case, device)
+            times = {impl: best_time(fn, repeats, sync=sync) for impl, fn in runners.items()}
+            for impl, t in times.items():
+                r = Result(case[0], kind, device, impl, threads, t, gflop, t / times[ref_name])
+                r.extra["peak_mib"] = peak_memory_mib(impl, runners[impl])
+                r.extra["peak_rss_mb"] = peak_rss_mb()
+                results.append(r)
+                report(r)
     return results
 
 
 def report(r: Result) -> None:
     mem = r.extra.get("peak_mib")
     print(
-        f"{r.kind:10s} {r.case:24s} {r.impl:13s} {r.seconds * 1e3:9.2f} ms "
+        f"{r.kind:10s} {r.case:24s} {r.impl:13s} {r.threads:2d}T {r.seconds * 1e3:9.2f} ms "
         f"{r.gflops:7.2f} GFLOP/s  x{r.ratio_to_torch:5.2f} vs torch"
         + (f"  peak {mem:7.1f} MiB" if mem is not None else ""),
         flush=True,
@@ -327,21 +332,24 @@ def summarise(results: list[Result]) -> dict:
     return out
 
 
-def summary_block(geomeans: dict) -> dict:
-    """Per device, the three geometric means of issue 8 and whether each meets its goal."""
+def summary_block(geomeans: dict, geomeans_1_thread: dict | None) -> dict:
+    """Per device (and for the CPU per thread count), the three geometric means of
+    issue 8; the CPU ones next to their goals."""
     block = {}
-    for device, impl in [
-        ("cpu", "cnnlib-numpy"),
-        ("cpu-torch-tensors", "cnnlib-torch"),
-        ("cuda", "cnnlib-cuda"),
-    ]:
-        means = {kind: geomeans.get(f"{kind}/{impl}") for kind in GOALS}
+    rows = [
+        ("cpu", "cnnlib-numpy", geomeans),
+        ("cpu_1_thread", "cnnlib-numpy", geomeans_1_thread or {}),
+        ("cpu_torch_tensors", "cnnlib-torch", geomeans),
+        ("cuda", "cnnlib-cuda", geomeans),
+    ]
+    for name, impl, source in rows:
+        means = {kind: source.get(f"{kind}/{impl}") for kind in GOALS}
         if all(v is None for v in means.values()):
             continue
-        block[device] = {"implementation": impl, "geomean_ratio_to_torch": means}
-        if device == "cpu":
-            block[device]["goal"] = dict(GOALS)
-            block[device]["meets_goal"] = {
+        block[name] = {"implementation": impl, "geomean_ratio_to_torch": means}
+        if impl == "cnnlib-numpy":
+            block[name]["goal"] = dict(GOALS)
+            block[name]["meets_goal"] = {
                 k: v is not None and v <= GOALS[k] for k, v in means.items()
             }
     return block
@@ -433,6 +441,11 @@ def main(argv=None) -> int:
         choices=["all", "cpu", "cuda"],
         help="all: the CPU, and the GPU when CUDA is present",
     )
+    parser.add_argument(
+        "--no-single-thread",
+        action="store_true",
+        help="skip the second CPU pass with one thread (it runs when there are several)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         set_threads(args.threads)
@@ -444,15 +457,25 @@ def main(argv=None) -> int:
         parser.error("--devices cuda: no CUDA GPU here")
 
     ceiling = matmul_gflops(256 if args.quick else 1024)
+    threads = torch.get_num_threads()
     print(
         f"float32 matmul ceiling (NumPy BLAS): {ceiling:.1f} GFLOP/s; torch threads: "
-        f"{torch.get_num_threads()}; devices: {devices}"
+        f"{threads}; devices: {devices}"
     )
-    results = run_suite(args.quick, devices, repeats)
+    results = [r for device in devices for r in run_suite(args.quick, device, repeats)]
     geomeans = summarise(results)
+    results_1 = []
+    if "cpu" in devices and threads > 1 and not args.quick and not args.no_single_thread:
+        print("\nthe CPU again with one thread (per-core speed):")
+        set_threads(1)
+        results_1 = run_suite(args.quick, "cpu", repeats)
+        set_threads(threads)
+    geomeans_1 = summarise(results_1) if results_1 else None
     print("\ngeometric-mean time ratio to torch on the same device (lower is better):")
     for key, value in geomeans.items():
         print(f"  {key:28s} {value:6.2f}")
+    for key, value in (geomeans_1 or {}).items():
+        print(f"  {key + ' (1 thread)':28s} {value:6.2f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MiB")
 
     record = {
@@ -465,9 +488,10 @@ def main(argv=None) -> int:
         "matmul_gflops_ceiling": ceiling,
         "cuda_matmul_tflops": cuda_matmul_tflops() if "cuda" in devices else None,
         "peak_rss_mb": peak_rss_mb(),
-        "results": [asdict(r) | {"gflops": r.gflops} for r in results],
+        "results": [asdict(r) | {"gflops": r.gflops} for r in results + results_1],
         "geomean_ratio_to_torch": geomeans,
-        "summary": summary_block(geomeans),
+        "geomean_ratio_to_torch_1_thread": geomeans_1,
+        "summary": summary_block(geomeans, geomeans_1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
