@@ -16,7 +16,7 @@ NPM_DIR   := tests/book/npm
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help setup test lint test-lib test-notebooks test-book test-site browser-setup book lab bench clean
+.PHONY: help setup test lint test-lib test-notebooks test-book test-site browser-setup book lab bench costs clean
 
 help:
 	@echo "make book   build the website into _build/html (strict: warnings and failing cells fail)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lab    JupyterLab at the repository root with cnnlib importable"
 	@echo "make test-notebooks | test-book | test-site   the book's parts of make test"
 	@echo "make bench  benchmark cnnlib against torch"
+	@echo "make costs  time and memory of every chapter (benchmarks/results/notebooks.json)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -95,3 +96,7 @@ clean:
 # Speed of cnnlib against torch on the backbones' layer shapes; writes a JSON record.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
+
+# Run time, peak kernel memory and slowest cells of every chapter (read by the teachers' page).
+costs: $(STAMP)
+	$(BIN)/python benchmarks/notebook_costs.py
