@@ -288,8 +288,11 @@ def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False
         shape = (c, n) + tuple(input_size)
     image = xp.zeros(shape, dtype=cols.dtype, device=device(cols))
     taps = tap_slices((kh, kw), (oh, ow), (sh, sw), (dh, dw))
-    for t, (_, rows, columns) in enumerate(taps):
-        image[at(rows, columns, batch_last)] += cols[:, t, ...]
+    # (C, N) blocks that fit in the cache take their kH*kW additions one after another
+    blocks = [(slice(None), slice(None))] if batch_last else cache_blocks(image)
+    for cb, nb in blocks:
+        for t, (_, rows, columns) in enumerate(taps):
+            image[at(rows, columns, batch_last, (cb, nb))] += cols[cb, t, nb, ...]
     return from_working(image, batch_last)
 
 

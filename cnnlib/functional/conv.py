@@ -234,6 +234,17 @@ def _columns(x_pad, kernel, stride, dilation, groups, batch_last, xp):
     return xp.reshape(cols, (groups, x_pad.shape[1] // groups * kernel[0] * kernel[1], -1))
 
 
+def _is_pointwise(weight, stride, pad) -> bool:
+    """A 1x1 kernel, stride 1, no padding: each image is just a matrix product."""
+    return tuple(weight.shape[2:]) == (1, 1) and stride == (1, 1) and not any(pad)
+
+
+def _per_image(a, groups, xp):
+    """(N, C, H, W) -> (N, G, C/G, H*W): each image as G matrices of C/G rows."""
+    n, c, h, w = a.shape
+    return xp.reshape(a, (n, groups, c // groups, h * w))
+
+
 def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv2d, returning ``(out, cache)`` for :func:`conv2d_backward`.
 
@@ -250,16 +261,24 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     )
     c_out, c_in_g, kh, kw = weight.shape
     n, _, hp, wp = x_pad.shape
+    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
+    if _is_pointwise(weight, stride, pad):  # no windows to copy: (C_out, C_in) @ (C_in, H*W)
+        out = xp.reshape(xp.matmul(w_mat, _per_image(x_pad, groups, xp)), (n, c_out, hp, wp))
+        return _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched)
     oh = windows_out_size(hp, kh, stride[0], dilation[0])
     ow = windows_out_size(wp, kw, stride[1], dilation[1])
     batch_last = batch_last_for(ow)  # columns ordered (i, j, n) instead of (n, i, j)
     cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)  # (G, K, N*OH*OW)
-    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     out = from_working(xp.reshape(out, (c_out,) + block), batch_last)  # (N, C_out, OH, OW)
+    return _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched)
+
+
+def _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched):
+    """Add the bias, build the cache, drop the batch axis of an unbatched input."""
     if bias is not None:
-        out = out + xp.reshape(bias, (1, c_out, 1, 1))
+        out = out + array_namespace(out).reshape(bias, (1, weight.shape[0], 1, 1))
     cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
     return (out[0, ...] if unbatched else out), cache
 
@@ -283,20 +302,25 @@ def conv2d_backward(dout, cache: Conv2dCache):
         raise ValueError(
             f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
         )
+    dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
+    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
+    if _is_pointwise(weight, stride, pad):  # per image: dW = dout @ x.T, dx = W.T @ dout
+        x_img, d_img = _per_image(x_pad, groups, xp), _per_image(dout, groups, xp)
+        dweight = xp.sum(xp.matmul(d_img, xp.matrix_transpose(x_img)), axis=0)
+        dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x_pad.shape)
+        return (dx[0, ...] if unbatched else dx), xp.reshape(dweight, weight.shape), dbias
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
     batch_last = batch_last_for(ow)
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
     cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     dweight = xp.reshape(xp.matmul(d_mat, xp.matrix_transpose(cols)), weight.shape)
     del cols  # before dcols, so that only one (K, N*OH*OW) matrix is alive at a time
-    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
     dcols = xp.matmul(xp.matrix_transpose(w_mat), d_mat)  # (G, K, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     dcols = xp.reshape(dcols, (c_in, kh * kw) + block)
     dx_pad = col2im(dcols, (kh, kw), (hp, wp), stride, dilation, batch_last)
     top, bottom, left, right = pad
     dx = dx_pad[:, :, top : hp - bottom, left : wp - right]
-    dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
     return (dx[0, ...] if unbatched else dx), dweight, dbias
 
 
