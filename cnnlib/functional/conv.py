@@ -34,6 +34,9 @@ at once. The backward pass uses the same matrix and its adjoint::
     dx      = col2im(dcols)                            (adds each entry back to its pixel)
     dbias   = dout summed over (n, i, j)
 
+A 1x1 kernel with stride 1 and no padding needs no columns at all: every image is already
+the matrix, ``out[n] = weight.reshape(C_out, C_in) @ x[n].reshape(C_in, H*W)``.
+
 The columns are ordered (n, i, j), channels lead: each kernel offset's block is then one
 long copy, and the whole batch is one big product (BLAS is efficient on big matrices).
 When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the columns are
@@ -313,7 +316,10 @@ def conv2d_backward(dout, cache: Conv2dCache):
     batch_last = batch_last_for(ow)
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
     cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
-    dweight = xp.reshape(xp.matmul(d_mat, xp.matrix_transpose(cols)), weight.shape)
+    # dweight = d_mat @ cols.T, computed as (cols @ d_mat.T).T: BLAS runs the long sum over
+    # the N*OH*OW columns faster with the small C_out/G side last
+    dweight = xp.matrix_transpose(xp.matmul(cols, xp.matrix_transpose(d_mat)))
+    dweight = xp.reshape(dweight, weight.shape)
     del cols  # before dcols, so that only one (K, N*OH*OW) matrix is alive at a time
     dcols = xp.matmul(xp.matrix_transpose(w_mat), d_mat)  # (G, K, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
