@@ -2,7 +2,7 @@
 
 Convolution, pooling and im2col all look at an image through a grid of small windows.
 Everything they need from the array library is collected here, so the op modules stay
-pure Array API code. All arrays are laid out (N, C, H, W).
+pure Array API code. Arrays come in and go out laid out (N, C, H, W).
 
 pad2d(x, pad, value=0.0)
     Pad the last two axes; ``pad = (top, bottom, left, right)``.
@@ -32,6 +32,13 @@ scatter_add_windows(cols, input_size, stride=1, dilation=1) -> (N, C, H, W)
     The adjoint of ``sliding_windows`` (col2im): every window entry is added back to
     the input position it was read from. Overlapping windows sum. One strided
     slice-add per kernel offset (kH*kW of them), which works in every library.
+
+batch_last_for(out_width), to_working(x, batch_last), from_working(a, batch_last), at(...)
+    The working layouts of the fast paths. Whole-array passes run fastest over long
+    stretches of memory, so the loops below work in (C, N, H, W), or in (C, H, W, N)
+    when output rows are shorter than 16 pixels (LeNet-sized maps), where a row of a
+    (C, N, H, W) array would be a stretch of a few numbers. ``at`` builds the index
+    of rows/columns (and a block of channels and images) in either layout.
 
 im2col(x, kernel_size, stride=1, dilation=1, batch_last=False) -> (C, kH*kW, N, OH, OW)
     The windows of a whole batch copied into the columns of one matrix, channels first,

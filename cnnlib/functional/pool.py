@@ -17,8 +17,11 @@ windows: tap (p, q) of every window at once is one strided (N, C, H_out, W_out) 
 the padded input (`tap_slices`), so a running maximum (or sum) over the kH*kW taps
 reduces all windows with kH*kW whole-array operations and no per-window memory. Max
 pooling remembers which tap won as a small integer per output; the backward pass adds
-each tap's share of dout back through the same strided views. The `_naive` versions
-spell the same thing out with loops, for reading.
+each tap's share of dout back through the same strided views. The passes run in a
+(C, N, H, W) working layout over cache-sized blocks of channels, so that the kH*kW passes
+find a block in the CPU's cache, or in (C, H, W, N) when output rows are short, so that
+each pass runs over N times longer stretches of memory (see ``_windows.py``). The
+`_naive` versions spell the same thing out with loops, for reading.
 """
 
 from __future__ import annotations
