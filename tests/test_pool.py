@@ -362,3 +362,35 @@ def test_bad_input(call, error, match):
 def test_torch_integer_input_is_rejected():
     with pytest.raises(TypeError, match=r"max_pool2d: input must have a floating-point dtype"):
         max_pool2d(torch.zeros(1, 1, 4, 4, dtype=torch.int32), 2)
+
+
+# ------------------------------------------------------------------ the wide-output layout
+
+WIDE_CASES = [
+    ("max", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ("max", {"kernel_size": 2, "stride": 2, "ceil_mode": True}),
+    ("max", {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2}),
+    ("avg", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+    ("avg", {"kernel_size": 2, "stride": 2}),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize(("kind", "kwargs"), WIDE_CASES)
+def test_wide_outputs_over_several_cache_blocks_match_torch(backend, kind, kwargs):
+    """Output rows of 16 or more keep the (C, N, H, W) working layout, and an input of several
+    MiB is reduced one cache-sized block of channels at a time; the small random inputs of the
+    tests above never reach that path."""
+    shape = (3, 40, 71, 70)  # 4.7 MB in float64: channels are split into blocks
+    x = (
+        distinct(shape, seed=7)
+        if kind == "max"
+        else np.random.default_rng(7).standard_normal(shape)
+    )
+    fwd, bwd, ref, op = (
+        (max_pool2d_forward, max_pool2d_backward, TF.max_pool2d, max_pool2d)
+        if kind == "max"
+        else (avg_pool2d_forward, avg_pool2d_backward, TF.avg_pool2d, avg_pool2d)
+    )
+    out = check_op(fwd, bwd, ref, [x], kwargs, backend=backend, op=op)
+    assert out.shape[-1] >= 16
