@@ -13,13 +13,12 @@ from cnnlib.functional.pool import (
     avg_pool2d,
     avg_pool2d_backward,
     avg_pool2d_forward,
-    avg_pool2d_naive,
     max_pool2d,
     max_pool2d_backward,
     max_pool2d_forward,
-    max_pool2d_naive,
     pool_output_size,
 )
+from cnnlib.functional.pool_naive import avg_pool2d_naive, max_pool2d_naive
 
 TF = torch.nn.functional if torch is not None else None
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")

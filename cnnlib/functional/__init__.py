@@ -78,12 +78,11 @@ from cnnlib.functional.pool import (
     avg_pool2d,
     avg_pool2d_backward,
     avg_pool2d_forward,
-    avg_pool2d_naive,
     max_pool2d,
     max_pool2d_backward,
     max_pool2d_forward,
-    max_pool2d_naive,
 )
+from cnnlib.functional.pool_naive import avg_pool2d_naive, max_pool2d_naive
 
 __all__ = [
     # convolution

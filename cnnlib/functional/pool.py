@@ -21,7 +21,7 @@ each tap's share of dout back through the same strided views. The passes run in 
 (C, N, H, W) working layout over cache-sized blocks of channels, so that the kH*kW passes
 find a block in the CPU's cache, or in (C, H, W, N) when output rows are short, so that
 each pass runs over N times longer stretches of memory (see ``_windows.py``). The
-`_naive` versions spell the same thing out with loops, for reading.
+`_naive` versions in ``pool_naive.py`` spell the same thing out with loops, for reading.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy as np
 from array_api_compat import array_namespace, device
 
-from cnnlib.backend import asarray_like, namespace, to_numpy
+from cnnlib.backend import asarray_like, namespace
 from cnnlib.functional._windows import (
     at,
     batch_last_for,
@@ -48,11 +47,9 @@ __all__ = [
     "max_pool2d",
     "max_pool2d_forward",
     "max_pool2d_backward",
-    "max_pool2d_naive",
     "avg_pool2d",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
-    "avg_pool2d_naive",
 ]
 
 
@@ -401,60 +398,3 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     H_out = floor((H + 2*padding - kernel_size) / stride) + 1.
     """
     return avg_pool2d_forward(input, kernel_size, stride, padding, ceil_mode, count_include_pad)[0]
-
-
-# ---------------------------------------------------------------- loops, for reading
-
-
-def max_pool2d_naive(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """`max_pool2d` with explicit loops (forward only): the definition, slowly.
-
-    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out)
-    """
-    fn = "max_pool2d_naive"
-    _, x4, unbatched = _check_input(input, fn)
-    g = _geometry(x4, fn, kernel_size, stride, padding, dilation, ceil_mode)
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g.kernel, g.stride, g.padding, g.dilation
-    x = to_numpy(x4)
-    h, w = x.shape[-2:]
-    out = np.empty(x.shape[:2] + g.out, dtype=x.dtype)
-    for b, c, i, j in np.ndindex(out.shape):
-        best = -math.inf  # what the padding holds
-        for p in range(kh):
-            for q in range(kw):
-                r, s = i * sh - ph + p * dh, j * sw - pw + q * dw  # pixel under tap (p, q)
-                if 0 <= r < h and 0 <= s < w:
-                    v = x[b, c, r, s]
-                    if v > best or math.isnan(v):  # as in torch, a NaN wins
-                        best = v
-        out[b, c, i, j] = best
-    return asarray_like(_finish(out, unbatched), input)
-
-
-def avg_pool2d_naive(
-    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-):
-    """`avg_pool2d` with explicit loops (forward only): the definition, slowly.
-
-    input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out)
-    """
-    fn = "avg_pool2d_naive"
-    _, x4, unbatched = _check_input(input, fn)
-    g = _geometry(x4, fn, kernel_size, stride, padding, 1, ceil_mode)
-    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-    x = to_numpy(x4)
-    h, w = x.shape[-2:]
-    out = np.empty(x.shape[:2] + g.out, dtype=x.dtype)
-    for b, c, i, j in np.ndindex(out.shape):
-        # rows [r0, r1) and columns [s0, s1) of the window, clipped to the padded
-        # input (a ceil_mode window may reach past it)
-        r0, s0 = i * sh - ph, j * sw - pw
-        r1, s1 = min(r0 + kh, h + ph), min(s0 + kw, w + pw)
-        total, count = 0.0, 0
-        for r in range(r0, r1):
-            for s in range(s0, s1):
-                inside = 0 <= r < h and 0 <= s < w
-                total += x[b, c, r, s] if inside else 0.0
-                count += 1 if inside or count_include_pad else 0
-        out[b, c, i, j] = total / count
-    return asarray_like(_finish(out, unbatched), input)
