@@ -16,7 +16,6 @@ plain methods (``set``, ``update``), so the tests drive it without a browser.
 
 from __future__ import annotations
 
-import io
 from typing import Any, NamedTuple
 
 import ipywidgets as W
@@ -24,6 +23,7 @@ import numpy as np
 
 from cnnlib import functional as F
 from cnnlib import random as crandom
+from cnnlib.widgets._figure import FigureExplorer
 
 CHANNEL_MEANS = (-2.0, 0.0, 3.0)
 CHANNEL_STDS = (0.5, 1.0, 2.0)
@@ -135,7 +135,7 @@ def plot_batch_norm_run(axes, run: BatchNormRun, title=None):
         before.figure.suptitle(title)
 
 
-class BatchNormExplorer:
+class BatchNormExplorer(FigureExplorer):
     """Batch normalisation of a stream of batches, with controls for every knob.
 
     Parameters
@@ -251,13 +251,5 @@ class BatchNormExplorer:
             return
         self.run = simulate_batch_norm(**self.settings(), seed=self.seed)
         plot_batch_norm_run(self.axes, self.run)
-        self.fig.tight_layout()
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=80)
-        self.view.value = buf.getvalue()
+        self.render()
         self.text.value = f"<code>{self.summary()}</code>"
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)

@@ -1,13 +1,12 @@
 """Step through a small 2-D convolution one output element at a time."""
 
-import io
-
 import ipywidgets as W
 
 from cnnlib.viz.animation import ConvTrace
+from cnnlib.widgets._figure import FigureExplorer
 
 
-class ConvStepper:
+class ConvStepper(FigureExplorer):
     """A time slider (with Play) over the windows of a convolution of ``x`` with ``kernel``.
 
     Parameters
@@ -55,13 +54,5 @@ class ConvStepper:
 
     def show(self, t):
         self.trace.draw(self.axes, t)
-        self.fig.tight_layout()
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=80)
-        self.view.value = buf.getvalue()
+        self.render()
         self.text.value = f"<code>{self.trace.equation(t)}</code>"
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)

@@ -4,8 +4,6 @@ Every control is an ipywidget and every update goes through plain methods (``set
 ``compute``, ``update``), so the tests drive the explorer without a browser.
 """
 
-import io
-
 import ipywidgets as W
 import numpy as np
 
@@ -17,11 +15,12 @@ from cnnlib.viz.init_stats import (
     plot_signal_propagation,
     signal_propagation,
 )
+from cnnlib.widgets._figure import FigureExplorer
 
 CHANNELS = (8, 16, 32, 64)
 
 
-class InitExplorer:
+class InitExplorer(FigureExplorer):
     """Per-layer standard deviation of activations and gradients at initialisation.
 
     Each update runs ``networks`` independently drawn stacks of ``depth`` 3x3 convolutions
@@ -161,13 +160,5 @@ class InitExplorer:
             finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
             if finite.size:
                 ax.set_ylim(min(finite.min(), 0.1) / 3, max(finite.max(), 10) * 3)
-        self.fig.tight_layout()
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=80)
-        self.view.value = buf.getvalue()
+        self.render()
         self.text.value = f"<code>{self.summary()}</code>"
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
