@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnlib.backend import to_numpy
+from cnnlib.functional._windows import SHORT_ROW
 from cnnlib.functional.conv import (
     conv2d,
     conv2d_backward,
@@ -180,3 +181,27 @@ def test_backward_rejects_wrong_dout_shape():
     _, cache = conv2d_forward(X, W)
     with pytest.raises(ValueError, match="dout has shape"):
         conv2d_backward(np.zeros((2, 4, 2, 2)), cache)
+
+
+@pytest.mark.parametrize("groups", [1, 5])
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups):
+    """Output rows of 16 or more pixels take the (C, N, H, W) working layout, and 60
+    channels of 3 padded 22 x 38 float64 images (1.2 MiB) make col2im add in two cache
+    blocks: paths that the small hypothesis-drawn problems above do not reach."""
+    rng = np.random.default_rng(stride * 10 + dilation + groups)
+    x = rng.standard_normal((3, 60, 20, 36))
+    weight = rng.standard_normal((10, 60 // groups, 3, 3))
+    bias = rng.standard_normal(10)
+    kwargs = dict(stride=stride, padding=1, dilation=dilation, groups=groups)
+    out = check_op(
+        conv2d_forward,
+        conv2d_backward,
+        tF.conv2d,
+        [x, weight, bias],
+        kwargs,
+        backend=backend,
+        op=conv2d,
+    )
+    assert out.shape[0] == 3 and out.shape[3] >= SHORT_ROW
