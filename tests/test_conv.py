@@ -14,11 +14,11 @@ from cnnlib.functional.conv import (
     conv2d,
     conv2d_backward,
     conv2d_forward,
-    conv2d_naive,
     true_conv2d,
     true_conv2d_backward,
     true_conv2d_forward,
 )
+from cnnlib.functional.conv_naive import conv2d_naive
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

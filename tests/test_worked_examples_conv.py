@@ -9,7 +9,8 @@ from helpers import to_backend
 
 from cnnlib.backend import to_numpy
 from cnnlib.functional._windows import dilate2d
-from cnnlib.functional.conv import conv2d, conv2d_backward, conv2d_forward, conv2d_naive
+from cnnlib.functional.conv import conv2d, conv2d_backward, conv2d_forward
+from cnnlib.functional.conv_naive import conv2d_naive
 
 IMAGE_4x4 = np.array([[2, 5, 0, 1], [6, 7, 1, 2], [3, 0, 4, 0], [3, 9, 7, 4]], dtype=float)
 KERNEL_1 = np.array([[1, 0, 1], [-1, 1, 0], [0, 1, -1]], dtype=float)

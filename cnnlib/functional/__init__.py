@@ -45,11 +45,11 @@ from cnnlib.functional.conv import (
     conv2d,
     conv2d_backward,
     conv2d_forward,
-    conv2d_naive,
     true_conv2d,
     true_conv2d_backward,
     true_conv2d_forward,
 )
+from cnnlib.functional.conv_naive import conv2d_naive
 from cnnlib.functional.conv_transpose import (
     conv_transpose2d,
     conv_transpose2d_backward,

@@ -17,7 +17,7 @@ The output pixel (i, j) is::
 
 where c runs over the input channels of o's group. Deep-learning "convolution" does not
 flip the kernel; :func:`true_conv2d` is the mathematician's convolution (kernel rotated
-by 180 degrees), and :func:`conv2d_naive` is the same sum written as plain loops.
+by 180 degrees), and ``conv2d_naive`` (in ``conv_naive.py``) is the same sum written as plain loops.
 
 The fast path is im2col + one matrix product. Copy every window of the batch once
 into a matrix of columns, one column per output pixel (``im2col`` in ``_windows.py``,
@@ -50,7 +50,7 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any, NamedTuple
 
-from array_api_compat import array_namespace, device
+from array_api_compat import array_namespace
 
 from cnnlib.backend import namespace
 from cnnlib.functional._windows import (
@@ -71,7 +71,6 @@ __all__ = [
     "true_conv2d",
     "true_conv2d_forward",
     "true_conv2d_backward",
-    "conv2d_naive",
 ]
 
 
@@ -373,39 +372,3 @@ def true_conv2d_backward(dout, cache: Conv2dCache):
 def true_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Convolution with the kernel rotated by 180 degrees (same signature as conv2d)."""
     return true_conv2d_forward(input, weight, bias, stride, padding, dilation, groups)[0]
-
-
-# ---------------------------------------------------------------- loops, for reading
-
-
-def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """conv2d as explicit loops over (n, o, i, j); forward only, for small inputs.
-
-    For each output pixel, cut the (C_in/groups, kH, kW) window the kernel sits on
-    (every d-th pixel for dilation d), multiply it element by element with the kernel
-    and add everything up. Same arguments, checks and result as :func:`conv2d`.
-    """
-    xp, x_pad, weight, bias, unbatched, (sh, sw), _, (dh, dw), groups = _check_conv2d(
-        input, weight, bias, stride, padding, dilation, groups, "conv2d_naive"
-    )
-    n_batch, _, hp, wp = x_pad.shape
-    c_out, c_in_g, kh, kw = weight.shape
-    h_out, w_out = windows_out_size(hp, kh, sh, dh), windows_out_size(wp, kw, sw, dw)
-    out = xp.zeros((n_batch, c_out, h_out, w_out), dtype=x_pad.dtype, device=device(x_pad))
-    group_size = c_out // groups
-    for n in range(n_batch):
-        for o in range(c_out):
-            first = (o // group_size) * c_in_g  # the first input channel of o's group
-            for i in range(h_out):
-                for j in range(w_out):
-                    window = x_pad[
-                        n,
-                        first : first + c_in_g,
-                        i * sh : i * sh + dh * (kh - 1) + 1 : dh,
-                        j * sw : j * sw + dw * (kw - 1) + 1 : dw,
-                    ]
-                    value = xp.sum(window * weight[o, ...])
-                    if bias is not None:
-                        value = value + bias[o]
-                    out[n, o, i, j] = value
-    return out[0, ...] if unbatched else out
