@@ -187,9 +187,10 @@ def test_backward_rejects_wrong_dout_shape():
 @pytest.mark.parametrize("dilation", [1, 2])
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups):
-    """Output rows of 16 or more pixels take the (C, N, H, W) working layout, and 60
-    channels of 3 padded 22 x 38 float64 images (1.2 MiB) make col2im add in two cache
-    blocks: paths that the small hypothesis-drawn problems above do not reach."""
+    """Output rows of 16 or more pixels take the (C, N, H, W) working layout; with stride 2,
+    60 channels of 3 padded 22 x 38 float64 images (1.2 MiB) make col2im add in two cache
+    blocks, and stride 1 takes the full-convolution route on the same wide layout: paths
+    that the small hypothesis-drawn problems above do not reach."""
     rng = np.random.default_rng(stride * 10 + dilation + groups)
     x = rng.standard_normal((3, 60, 20, 36))
     weight = rng.standard_normal((10, 60 // groups, 3, 3))
@@ -205,3 +206,38 @@ def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups)
         op=conv2d,
     )
     assert out.shape[0] == 3 and out.shape[3] >= SHORT_ROW
+
+
+@pytest.mark.parametrize(
+    "c_in, c_out, kernel, padding, dilation, groups, width, full_conv",
+    [
+        (8, 8, 3, 1, 1, 1, 20, True),  # ResNet-like 3x3 'same': the full-convolution route
+        (6, 4, 4, "same", 1, 2, 9, True),  # even kernel, uneven padding, groups, short rows
+        (4, 4, 3, 2, 2, 1, 18, True),  # dilation 2 with padding d(k-1)/2
+        (3, 3, 3, 0, 1, 3, 11, False),  # 'valid': H*W > H_out*W_out, col2im copies less
+        (4, 8, 3, 1, 1, 1, 17, False),  # more output channels than input: col2im's route
+        (4, 4, 2, 3, 1, 1, 12, False),  # padding larger than d(k-1): no full convolution
+    ],
+)
+def test_both_backward_routes_match_torch(
+    backend, c_in, c_out, kernel, padding, dilation, groups, width, full_conv
+):
+    """Stride-1 backward passes go through the full convolution of dout or through col2im,
+    whichever copies less (see conv.py); each route against torch, and the choice itself."""
+    from cnnlib.functional.conv import _full_conv_is_smaller
+
+    rng = np.random.default_rng(c_in + 10 * c_out + width)
+    x = rng.standard_normal((2, c_in, 7, width))
+    weight = rng.standard_normal((c_out, c_in // groups, kernel, kernel))
+    kwargs = dict(stride=1, padding=padding, dilation=dilation, groups=groups)
+    out, cache = conv2d_forward(x, weight, None, **kwargs)
+    assert _full_conv_is_smaller(cache, tuple(out.shape[2:])) == full_conv
+    check_op(
+        conv2d_forward,
+        conv2d_backward,
+        tF.conv2d,
+        [x, weight, rng.standard_normal(c_out)],
+        kwargs,
+        backend=backend,
+        op=conv2d,
+    )

@@ -34,6 +34,19 @@ at once. The backward pass uses the same matrix and its adjoint::
     dx      = col2im(dcols)                            (adds each entry back to its pixel)
     dbias   = dout summed over (n, i, j)
 
+For a stride-1 convolution there is a second route, the one chapter 8 derives: dx is
+the *full* convolution of dout with the rotated kernel, i.e. conv2d(dout padded by
+d(k-1) - p, weight rotated by 180 degrees with C_in and C_out swapped). Its im2col
+matrix ``dout_cols : (C_out * kH * kW, N * H * W)`` gives both gradients::
+
+    dx      = weight_rot.T_mat @ dout_cols             (C_in, N * H * W)
+    dweight = rot180(dout_cols @ x_mat.T)              (rows (o, p, q), one column per c)
+
+This route copies windows of dout once instead of copying windows of x again and
+adding dcols back with col2im (a read-modify-write pass k*k times over the image), so
+it is used when its columns are no larger: C_out * H * W <= C_in * H_out * W_out, as in
+a ResNet 3x3 layer with 'same' padding.
+
 A 1x1 kernel with stride 1 and no padding needs no columns at all: every image is already
 the matrix, ``out[n] = weight.reshape(C_out, C_in) @ x[n].reshape(C_in, H*W)``.
 
@@ -47,12 +60,12 @@ input, not the k*k times larger columns, which the backward pass copies again.
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any, NamedTuple
 
 from array_api_compat import array_namespace
 
 from cnnlib.backend import namespace
+from cnnlib.functional._conv_checks import _check_conv2d
 from cnnlib.functional._windows import (
     batch_last_for,
     col2im,
@@ -72,93 +85,6 @@ __all__ = [
     "true_conv2d_forward",
     "true_conv2d_backward",
 ]
-
-
-# ---------------------------------------------------------------- argument checks
-
-
-def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints as (h, w); TypeError/ValueError naming `name` otherwise."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(
-        isinstance(v, Integral) and not isinstance(v, bool) for v in items
-    ):
-        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(items) < minimum:
-        rule = "non-negative" if minimum == 0 else f"at least {minimum}"
-        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def _check_float(a, name: str, fn: str, xp) -> None:
-    if not xp.isdtype(a.dtype, "real floating"):
-        raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {a.dtype}")
-
-
-def _check_groups(groups, fn: str) -> int:
-    if not isinstance(groups, Integral) or isinstance(groups, bool):
-        raise TypeError(f"{fn}: groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"{fn}: groups must be at least 1, got {groups}")
-    return int(groups)
-
-
-def _prepare(input, weight, bias, fn: str):
-    """Common checks for conv-like ops; returns (xp, x as 4-D, weight, bias, unbatched).
-
-    Checks: arrays of one library, input 3-D or 4-D, weight 4-D, bias 1-D, all floating
-    point. Mixed float precisions are promoted to the wider one (as NumPy would).
-    """
-    xp = namespace(input, weight, bias, names=["input", "weight", "bias"], fn=fn)
-    if input.ndim not in (3, 4):
-        raise ValueError(
-            f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(input.shape)}"
-        )
-    if weight.ndim != 4:
-        raise ValueError(f"{fn}: weight must be 4-D, got shape {tuple(weight.shape)}")
-    if bias is not None and bias.ndim != 1:
-        raise ValueError(f"{fn}: bias must be 1-D, got shape {tuple(bias.shape)}")
-    arrays = [a for a in (input, weight, bias) if a is not None]
-    for a, name in zip(arrays, ["input", "weight", "bias"]):
-        _check_float(a, name, fn, xp)
-    dtype = xp.result_type(*arrays)
-    input, weight, bias = (
-        a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in (input, weight, bias)
-    )
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = xp.expand_dims(input, axis=0)
-    return xp, input, weight, bias, unbatched
-
-
-def _conv_padding(padding, kernel, stride, dilation, fn: str) -> tuple[int, int, int, int]:
-    """torch's padding argument as (top, bottom, left, right).
-
-    'valid' is no padding. 'same' keeps H_out = H (stride 1 only) with total padding
-    d*(k-1) per axis; when that is odd, the extra row/column goes to the bottom/right,
-    exactly as torch does.
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(
-                    f"{fn}: padding='same' is not supported for strided convolutions "
-                    f"(stride={stride}); use an explicit padding instead"
-                )
-            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
-            return (
-                total[0] // 2,
-                total[0] - total[0] // 2,
-                total[1] // 2,
-                total[1] - total[1] // 2,
-            )
-        raise ValueError(
-            f"{fn}: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}"
-        )
-    ph, pw = _int_pair(padding, "padding", fn, 0)
-    return (ph, ph, pw, pw)
 
 
 # ---------------------------------------------------------------- conv2d
@@ -184,50 +110,6 @@ class Conv2dCache(NamedTuple):
     dilation: tuple[int, int]
     groups: int
     unbatched: bool
-
-
-def _split(n: int, groups: int, g: int) -> slice:
-    """Channels of group g when n channels are split into `groups` equal groups."""
-    size = n // groups
-    return slice(g * size, (g + 1) * size)
-
-
-def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
-    """All of conv2d's argument checks; returns the normalised arguments.
-
-    Returns (xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups) with
-    x_pad the 4-D padded input and pad = (top, bottom, left, right).
-    """
-    xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
-    stride = _int_pair(stride, "stride", fn, 1)
-    dilation = _int_pair(dilation, "dilation", fn, 1)
-    groups = _check_groups(groups, fn)
-    c_out, c_in_g, kh, kw = weight.shape
-    c_in = x.shape[1]
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"{fn}: groups={groups} must divide both input channels ({c_in}) and output "
-            f"channels ({c_out})"
-        )
-    if c_in != c_in_g * groups:
-        raise ValueError(
-            f"{fn}: input has {c_in} channels but weight expects {c_in_g * groups} "
-            f"(weight shape {tuple(weight.shape)}, groups={groups})"
-        )
-    if bias is not None and bias.shape[0] != c_out:
-        raise ValueError(
-            f"{fn}: bias has {bias.shape[0]} entries but weight has {c_out} output channels"
-        )
-    pad = _conv_padding(padding, (kh, kw), stride, dilation, fn)
-    x_pad = pad2d(x, pad)
-    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
-    if span[0] > x_pad.shape[2] or span[1] > x_pad.shape[3]:
-        raise ValueError(
-            f"{fn}: kernel of size {(kh, kw)} (with dilation {dilation}: {span}) is larger "
-            f"than the padded input ({x_pad.shape[2]}, {x_pad.shape[3]}); input shape "
-            f"{tuple(input.shape)}, padding {padding!r}"
-        )
-    return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
 
 
 def _columns(x_pad, kernel, stride, dilation, groups, batch_last, xp):
@@ -279,8 +161,8 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
 
 def _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched):
     """Add the bias, build the cache, drop the batch axis of an unbatched input."""
-    if bias is not None:
-        out = out + array_namespace(out).reshape(bias, (1, weight.shape[0], 1, 1))
+    if bias is not None:  # in place: out is a fresh array, and this saves a copy of it
+        out += array_namespace(out).reshape(bias, (1, weight.shape[0], 1, 1))
     cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
     return (out[0, ...] if unbatched else out), cache
 
@@ -305,14 +187,33 @@ def conv2d_backward(dout, cache: Conv2dCache):
             f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
         )
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
+    if _is_pointwise(weight, stride, pad):
+        dx, dweight = _pointwise_backward(dout, x_pad, weight, groups, xp)
+    elif _full_conv_is_smaller(cache, (oh, ow)):
+        dx, dweight = _full_conv_backward(dout, cache, xp)
+    else:
+        dx, dweight = _col2im_backward(dout, cache, (oh, ow), xp)
+    return (dx[0, ...] if unbatched else dx), dweight, dbias
+
+
+def _pointwise_backward(dout, x_pad, weight, groups, xp):
+    """1x1, stride 1, no padding: per image dweight = dout @ x.T and dx = weight.T @ dout."""
+    c_out, c_in_g = weight.shape[:2]
+    w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g))
+    x_img, d_img = _per_image(x_pad, groups, xp), _per_image(dout, groups, xp)
+    dweight = xp.sum(xp.matmul(d_img, xp.matrix_transpose(x_img)), axis=0)
+    dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x_pad.shape)
+    return dx, xp.reshape(dweight, weight.shape)
+
+
+def _col2im_backward(dout, cache, out_size, xp):
+    """dweight = dout_mat @ cols.T and dx = col2im(weight_mat.T @ dout_mat)."""
+    x_pad, weight, _, stride, pad, dilation, groups, _ = cache
+    c_out, c_in_g, kh, kw = weight.shape
+    n, c_in, hp, wp = x_pad.shape
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
-    if _is_pointwise(weight, stride, pad):  # per image: dW = dout @ x.T, dx = W.T @ dout
-        x_img, d_img = _per_image(x_pad, groups, xp), _per_image(dout, groups, xp)
-        dweight = xp.sum(xp.matmul(d_img, xp.matrix_transpose(x_img)), axis=0)
-        dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x_pad.shape)
-        return (dx[0, ...] if unbatched else dx), xp.reshape(dweight, weight.shape), dbias
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
-    batch_last = batch_last_for(ow)
+    batch_last = batch_last_for(out_size[1])
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
     cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     # dweight = d_mat @ cols.T, computed as (cols @ d_mat.T).T: BLAS runs the long sum over
@@ -321,12 +222,53 @@ def conv2d_backward(dout, cache: Conv2dCache):
     dweight = xp.reshape(dweight, weight.shape)
     del cols  # before dcols, so that only one (K, N*OH*OW) matrix is alive at a time
     dcols = xp.matmul(xp.matrix_transpose(w_mat), d_mat)  # (G, K, N*OH*OW)
-    block = (oh, ow, n) if batch_last else (n, oh, ow)
+    block = out_size + (n,) if batch_last else (n,) + out_size
     dcols = xp.reshape(dcols, (c_in, kh * kw) + block)
     dx_pad = col2im(dcols, (kh, kw), (hp, wp), stride, dilation, batch_last)
     top, bottom, left, right = pad
-    dx = dx_pad[:, :, top : hp - bottom, left : wp - right]
-    return (dx[0, ...] if unbatched else dx), dweight, dbias
+    return dx_pad[:, :, top : hp - bottom, left : wp - right], dweight
+
+
+def _full_pad(cache):
+    """The padding of dout that turns dx into a full convolution (negative: not possible)."""
+    (top, bottom, left, right), (dh, dw) = cache.padding, cache.dilation
+    kh, kw = cache.weight.shape[2:]
+    span_h, span_w = dh * (kh - 1), dw * (kw - 1)
+    return (span_h - top, span_h - bottom, span_w - left, span_w - right)
+
+
+def _full_conv_is_smaller(cache, out_size) -> bool:
+    """Whether the full-convolution route applies and copies no more than col2im's route."""
+    if cache.stride != (1, 1) or min(_full_pad(cache)) < 0:
+        return False
+    c_out, c_in_g = cache.weight.shape[:2]
+    n, c_in, hp, wp = cache.x_pad.shape
+    top, bottom, left, right = cache.padding
+    h, w = hp - top - bottom, wp - left - right
+    return c_out * h * w <= c_in * out_size[0] * out_size[1]
+
+
+def _full_conv_backward(dout, cache, xp):
+    """Stride 1: dx and dweight from the im2col matrix of dout (see the module docstring)."""
+    x_pad, weight, _, _, pad, dilation, groups, _ = cache
+    c_out, c_in_g, kh, kw = weight.shape
+    n, c_in, hp, wp = x_pad.shape
+    top, bottom, left, right = pad
+    h, w = hp - top - bottom, wp - left - right
+    batch_last = batch_last_for(w)
+    d_pad = pad2d(dout, _full_pad(cache))
+    d_cols = _columns(d_pad, (kh, kw), (1, 1), dilation, groups, batch_last, xp)
+    # weight (G, C_out/G, C_in/G, kH, kW) -> rotated, (G, C_in/G, C_out/G * kH * kW)
+    w_g = xp.flip(xp.reshape(weight, (groups, c_out // groups, c_in_g, kh, kw)), axis=(3, 4))
+    w_rot = xp.reshape(xp.permute_dims(w_g, (0, 2, 1, 3, 4)), (groups, c_in_g, -1))
+    block = (h, w, n) if batch_last else (n, h, w)
+    dx = from_working(xp.reshape(xp.matmul(w_rot, d_cols), (c_in,) + block), batch_last)
+    x = x_pad[:, :, top : hp - bottom, left : wp - right]
+    x_mat = xp.reshape(to_working(x, batch_last), (groups, c_in_g, -1))  # (G, C_in/G, N*H*W)
+    # rows (o, p', q') with p' = kH-1-p: rotate back and move C_in/G next to C_out/G
+    dw = xp.reshape(xp.matmul(d_cols, xp.matrix_transpose(x_mat)), (c_out, kh, kw, c_in_g))
+    dweight = xp.permute_dims(xp.flip(dw, axis=(1, 2)), (0, 3, 1, 2))
+    return dx, dweight
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -6,8 +6,8 @@ values, slowly and forward only. The book reads it; the tests check the fast pat
 
 from array_api_compat import device
 
+from cnnlib.functional._conv_checks import _check_conv2d
 from cnnlib.functional._windows import windows_out_size
-from cnnlib.functional.conv import _check_conv2d
 
 __all__ = ["conv2d_naive"]
 

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 
 from array_api_compat import array_namespace
 
+from cnnlib.functional._conv_checks import _check_groups, _int_pair, _prepare, _split
 from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
-from cnnlib.functional.conv import _check_groups, _int_pair, _prepare, _split
 
 __all__ = [
     "ConvTranspose2dCache",

@@ -17,13 +17,13 @@ windows sum) and crops the padding. It is the adjoint of ``unfold``, not its inv
 from __future__ import annotations
 
 from cnnlib.backend import namespace
+from cnnlib.functional._conv_checks import _int_pair
 from cnnlib.functional._windows import (
     pad2d,
     scatter_add_windows,
     sliding_windows,
     windows_out_size,
 )
-from cnnlib.functional.conv import _int_pair
 
 __all__ = ["unfold", "fold"]
 

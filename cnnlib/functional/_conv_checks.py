@@ -1,0 +1,141 @@
+"""Argument checks shared by the convolution-like ops (conv2d, conv_transpose2d, fold).
+
+Each function checks one thing a user can get wrong and raises a TypeError or ValueError
+that names the argument, the shapes and the rule; the ops call them before any array
+work so that bad input never reaches NumPy as an IndexError.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+from cnnlib.backend import namespace
+from cnnlib.functional._windows import pad2d
+
+
+def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints as (h, w); TypeError/ValueError naming `name` otherwise."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(
+        isinstance(v, Integral) and not isinstance(v, bool) for v in items
+    ):
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(items) < minimum:
+        rule = "non-negative" if minimum == 0 else f"at least {minimum}"
+        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _check_float(a, name: str, fn: str, xp) -> None:
+    if not xp.isdtype(a.dtype, "real floating"):
+        raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {a.dtype}")
+
+
+def _check_groups(groups, fn: str) -> int:
+    if not isinstance(groups, Integral) or isinstance(groups, bool):
+        raise TypeError(f"{fn}: groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{fn}: groups must be at least 1, got {groups}")
+    return int(groups)
+
+
+def _prepare(input, weight, bias, fn: str):
+    """Common checks for conv-like ops; returns (xp, x as 4-D, weight, bias, unbatched).
+
+    Checks: arrays of one library, input 3-D or 4-D, weight 4-D, bias 1-D, all floating
+    point. Mixed float precisions are promoted to the wider one (as NumPy would).
+    """
+    xp = namespace(input, weight, bias, names=["input", "weight", "bias"], fn=fn)
+    if input.ndim not in (3, 4):
+        raise ValueError(
+            f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(input.shape)}"
+        )
+    if weight.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    if bias is not None and bias.ndim != 1:
+        raise ValueError(f"{fn}: bias must be 1-D, got shape {tuple(bias.shape)}")
+    arrays = [a for a in (input, weight, bias) if a is not None]
+    for a, name in zip(arrays, ["input", "weight", "bias"]):
+        _check_float(a, name, fn, xp)
+    dtype = xp.result_type(*arrays)
+    input, weight, bias = (
+        a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in (input, weight, bias)
+    )
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = xp.expand_dims(input, axis=0)
+    return xp, input, weight, bias, unbatched
+
+
+def _conv_padding(padding, kernel, stride, dilation, fn: str) -> tuple[int, int, int, int]:
+    """torch's padding argument as (top, bottom, left, right).
+
+    'valid' is no padding. 'same' keeps H_out = H (stride 1 only) with total padding
+    d*(k-1) per axis; when that is odd, the extra row/column goes to the bottom/right,
+    exactly as torch does.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{fn}: padding='same' is not supported for strided convolutions "
+                    f"(stride={stride}); use an explicit padding instead"
+                )
+            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            return (
+                total[0] // 2,
+                total[0] - total[0] // 2,
+                total[1] // 2,
+                total[1] - total[1] // 2,
+            )
+        raise ValueError(
+            f"{fn}: padding must be 'valid', 'same', an int or a pair of ints, got {padding!r}"
+        )
+    ph, pw = _int_pair(padding, "padding", fn, 0)
+    return (ph, ph, pw, pw)
+
+
+def _split(n: int, groups: int, g: int) -> slice:
+    """Channels of group g when n channels are split into `groups` equal groups."""
+    size = n // groups
+    return slice(g * size, (g + 1) * size)
+
+
+def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
+    """All of conv2d's argument checks; returns the normalised arguments.
+
+    Returns (xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups) with
+    x_pad the 4-D padded input and pad = (top, bottom, left, right).
+    """
+    xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
+    stride = _int_pair(stride, "stride", fn, 1)
+    dilation = _int_pair(dilation, "dilation", fn, 1)
+    groups = _check_groups(groups, fn)
+    c_out, c_in_g, kh, kw = weight.shape
+    c_in = x.shape[1]
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"{fn}: groups={groups} must divide both input channels ({c_in}) and output "
+            f"channels ({c_out})"
+        )
+    if c_in != c_in_g * groups:
+        raise ValueError(
+            f"{fn}: input has {c_in} channels but weight expects {c_in_g * groups} "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    if bias is not None and bias.shape[0] != c_out:
+        raise ValueError(
+            f"{fn}: bias has {bias.shape[0]} entries but weight has {c_out} output channels"
+        )
+    pad = _conv_padding(padding, (kh, kw), stride, dilation, fn)
+    x_pad = pad2d(x, pad)
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if span[0] > x_pad.shape[2] or span[1] > x_pad.shape[3]:
+        raise ValueError(
+            f"{fn}: kernel of size {(kh, kw)} (with dilation {dilation}: {span}) is larger "
+            f"than the padded input ({x_pad.shape[2]}, {x_pad.shape[3]}); input shape "
+            f"{tuple(input.shape)}, padding {padding!r}"
+        )
+    return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
