@@ -21,6 +21,10 @@ cases run a second time with one thread in torch and in NumPy's BLAS: NumPy's co
 and element-wise passes use one core whatever the setting, so the one-thread ratios
 compare the two libraries core for core.
 
+Each contestant's runs are timed in one block (after a warm-up run), not interleaved with the
+others': OpenBLAS's and torch's worker threads keep spinning on a core for a moment after a
+call, and in turns each library would be timed while the other's threads still occupy the CPU.
+
 ``--quick`` runs tiny shapes with one repeat: CI uses it to see that the script works.
 It is a benchmark, not a test: nothing here asserts a speed.
 """
@@ -449,7 +453,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         set_threads(args.threads)
-    repeats = args.repeats or (1 if args.quick else 5)
+    repeats = args.repeats or (1 if args.quick else 20)
     cuda = torch.cuda.is_available()
     devices = {"all": ["cpu"] + (["cuda"] if cuda else []), "cpu": ["cpu"], "cuda": ["cuda"]}
     devices = devices[args.devices]
