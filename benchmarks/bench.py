@@ -21,9 +21,13 @@ cases run a second time with one thread in torch and in NumPy's BLAS: NumPy's co
 and element-wise passes use one core whatever the setting, so the one-thread ratios
 compare the two libraries core for core.
 
-Each contestant's runs are timed in one block (after a warm-up run), not interleaved with the
-others': OpenBLAS's and torch's worker threads keep spinning on a core for a moment after a
-call, and in turns each library would be timed while the other's threads still occupy the CPU.
+Every contestant of a case runs once before any is timed: the first big arrays of a new
+shape cost the process fresh memory (page faults, the allocator growing), and without this
+whichever contestant is timed first pays it, up to a third of its time on the ResNet cases.
+Then each contestant's runs are timed in one block (after its own warm-up run), not
+interleaved with the others': OpenBLAS's and torch's worker threads keep spinning on a core
+for a moment after a call, and in turns each library would be timed while the other's threads
+still occupy the CPU.
 
 ``--quick`` runs tiny shapes with one repeat: CI uses it to see that the script works.
 It is a benchmark, not a test: nothing here asserts a speed.
@@ -299,6 +303,8 @@ def run_suite(quick: bool, device: str, repeats: int) -> list[Result]:
     for kind, cases, make in suites:
         for case in cases:
             runners, gflop = make(case, device)
+            for fn in runners.values():  # warm the process for all: see the module docstring
+                fn()
             times = {impl: best_time(fn, repeats, sync=sync) for impl, fn in runners.items()}
             for impl, t in times.items():
                 r = Result(case[0], kind, device, impl, threads, t, gflop, t / times[ref_name])
