@@ -55,11 +55,13 @@ long copy, and the whole batch is one big product (BLAS is efficient on big matr
 When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the columns are
 ordered (i, j, n) instead, so that the copies run over the batch too. The output is a
 (N, C_out, H_out, W_out) view of that (C_out, ...) memory; the cache keeps the padded
-input, not the k*k times larger columns, which the backward pass copies again.
+input, not the k*k times larger columns, which the backward pass copies again, except for
+small layers (columns of at most ``KEEP_COLUMNS_BYTES``, 4 MiB), which keep them.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 from array_api_compat import array_namespace
@@ -100,6 +102,8 @@ class Conv2dCache(NamedTuple):
     padding : (top, bottom, left, right)
     groups : int
     unbatched : whether the input was 3-D (C, H, W)
+    cols : (G, C_in/G * kH * kW, N * H_out * W_out) the forward pass's im2col matrix, kept
+        when it is at most ``KEEP_COLUMNS_BYTES`` and the backward pass needs it; else None
     """
 
     x_pad: Any
@@ -110,6 +114,12 @@ class Conv2dCache(NamedTuple):
     dilation: tuple[int, int]
     groups: int
     unbatched: bool
+    cols: Any = None
+
+
+# Small layers keep their columns for the backward pass instead of copying the windows again:
+# their time goes to fixed costs and copies, and a few MiB per layer is no memory concern.
+KEEP_COLUMNS_BYTES = 4 * 2**20
 
 
 def _columns(x_pad, kernel, stride, dilation, groups, batch_last, xp):
@@ -146,9 +156,10 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     c_out, c_in_g, kh, kw = weight.shape
     n, _, hp, wp = x_pad.shape
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
+    cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
     if _is_pointwise(weight, stride, pad):  # no windows to copy: (C_out, C_in) @ (C_in, H*W)
         out = xp.reshape(xp.matmul(w_mat, _per_image(x_pad, groups, xp)), (n, c_out, hp, wp))
-        return _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched)
+        return _finish_forward(out, bias, cache)
     oh = windows_out_size(hp, kh, stride[0], dilation[0])
     ow = windows_out_size(wp, kw, stride[1], dilation[1])
     batch_last = batch_last_for(ow)  # columns ordered (i, j, n) instead of (n, i, j)
@@ -156,15 +167,17 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     out = from_working(xp.reshape(out, (c_out,) + block), batch_last)  # (N, C_out, OH, OW)
-    return _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched)
+    nbytes = math.prod(cols.shape) * xp.finfo(cols.dtype).bits // 8
+    if nbytes <= KEEP_COLUMNS_BYTES and not _full_conv_is_smaller(cache, (oh, ow)):
+        cache = cache._replace(cols=cols)
+    return _finish_forward(out, bias, cache)
 
 
-def _finish_forward(out, bias, x_pad, weight, stride, pad, dilation, groups, unbatched):
-    """Add the bias, build the cache, drop the batch axis of an unbatched input."""
+def _finish_forward(out, bias, cache):
+    """Add the bias, drop the batch axis of an unbatched input."""
     if bias is not None:  # in place: out is a fresh array, and this saves a copy of it
-        out += array_namespace(out).reshape(bias, (1, weight.shape[0], 1, 1))
-    cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
-    return (out[0, ...] if unbatched else out), cache
+        out += array_namespace(out).reshape(bias, (1, cache.weight.shape[0], 1, 1))
+    return (out[0, ...] if cache.unbatched else out), cache
 
 
 def conv2d_backward(dout, cache: Conv2dCache):
@@ -173,7 +186,7 @@ def conv2d_backward(dout, cache: Conv2dCache):
     dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input)
     dx : (N, C_in, H, W), dweight : (C_out, C_in / groups, kH, kW), dbias : (C_out,)
     """
-    x_pad, weight, has_bias, stride, pad, dilation, groups, unbatched = cache
+    x_pad, weight, has_bias, stride, pad, dilation, groups, unbatched, _ = cache
     xp = array_namespace(x_pad, dout)
     if unbatched:
         dout = xp.expand_dims(dout, axis=0)
@@ -208,14 +221,16 @@ def _pointwise_backward(dout, x_pad, weight, groups, xp):
 
 def _col2im_backward(dout, cache, out_size, xp):
     """dweight = dout_mat @ cols.T and dx = col2im(weight_mat.T @ dout_mat)."""
-    x_pad, weight, _, stride, pad, dilation, groups, _ = cache
+    x_pad, weight, _, stride, pad, dilation, groups, _, kept_cols = cache
     c_out, c_in_g, kh, kw = weight.shape
     n, c_in, hp, wp = x_pad.shape
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
     batch_last = batch_last_for(out_size[1])
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
-    cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
+    cols = kept_cols
+    if cols is None:  # copy the windows again
+        cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     # dweight = d_mat @ cols.T, computed as (cols @ d_mat.T).T: BLAS runs the long sum over
     # the N*OH*OW columns faster with the small C_out/G side last
     dweight = xp.matrix_transpose(xp.matmul(cols, xp.matrix_transpose(d_mat)))
@@ -250,7 +265,7 @@ def _full_conv_is_smaller(cache, out_size) -> bool:
 
 def _full_conv_backward(dout, cache, xp):
     """Stride 1: dx and dweight from the im2col matrix of dout (see the module docstring)."""
-    x_pad, weight, _, _, pad, dilation, groups, _ = cache
+    x_pad, weight, _, _, pad, dilation, groups, _, _ = cache
     c_out, c_in_g, kh, kw = weight.shape
     n, c_in, hp, wp = x_pad.shape
     top, bottom, left, right = pad
