@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from cnnlib.backend import to_numpy
 from cnnlib.functional._windows import (
     dilate2d,
+    im2col,
     pad2d,
     scatter_add_windows,
     sliding_windows,
@@ -79,3 +80,28 @@ def test_dilate2d(backend):
     want = np.zeros((1, 1, 3, 7))
     want[0, 0, ::2, ::3] = x[0, 0]
     np.testing.assert_array_equal(got, want)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cfg=configs,
+    pad=st.tuples(*[st.integers(0, 4)] * 4),
+    size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    batch_last=st.booleans(),
+)
+def test_im2col_writes_the_padding_it_is_given(backend, cfg, pad, size, batch_last):
+    """im2col(x, padding=pad) equals im2col of the padded copy of x, including windows that
+    lie wholly in the padding (padding wider than the kernel's reach)."""
+    kh, kw, s, dh, dw = cfg
+    top, bottom, left, right = pad
+    h, w = size
+    if dh * (kh - 1) + 1 > h + top + bottom or dw * (kw - 1) + 1 > w + left + right:
+        return  # the kernel does not fit: conv2d rejects this before calling im2col
+    x = np.random.default_rng(h * 7 + w).standard_normal((2, 3, h, w))
+    xb = to_backend(x, backend)
+    got = im2col(xb, (kh, kw), s, (dh, dw), batch_last, pad)
+    want = im2col(pad2d(x, pad), (kh, kw), s, (dh, dw), batch_last)
+    assert_same_library(got, backend)
+    np.testing.assert_array_equal(to_numpy(got), want)

@@ -103,11 +103,12 @@ def _split(n: int, groups: int, g: int) -> slice:
     return slice(g * size, (g + 1) * size)
 
 
-def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
+def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn, pad_input=True):
     """All of conv2d's argument checks; returns the normalised arguments.
 
-    Returns (xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups) with
-    x_pad the 4-D padded input and pad = (top, bottom, left, right).
+    Returns (xp, x, weight, bias, unbatched, stride, pad, dilation, groups) with x the 4-D
+    input, padded when ``pad_input`` (else the caller pads), and pad = (top, bottom, left,
+    right).
     """
     xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
     stride = _int_pair(stride, "stride", fn, 1)
@@ -130,12 +131,13 @@ def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
             f"{fn}: bias has {bias.shape[0]} entries but weight has {c_out} output channels"
         )
     pad = _conv_padding(padding, (kh, kw), stride, dilation, fn)
-    x_pad = pad2d(x, pad)
+    padded = (x.shape[2] + pad[0] + pad[1], x.shape[3] + pad[2] + pad[3])
     span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
-    if span[0] > x_pad.shape[2] or span[1] > x_pad.shape[3]:
+    if span[0] > padded[0] or span[1] > padded[1]:
         raise ValueError(
             f"{fn}: kernel of size {(kh, kw)} (with dilation {dilation}: {span}) is larger "
-            f"than the padded input ({x_pad.shape[2]}, {x_pad.shape[3]}); input shape "
+            f"than the padded input {padded}; input shape "
             f"{tuple(input.shape)}, padding {padding!r}"
         )
-    return xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups
+    x = pad2d(x, pad) if pad_input else x
+    return xp, x, weight, bias, unbatched, stride, pad, dilation, groups

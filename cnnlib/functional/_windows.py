@@ -40,10 +40,12 @@ batch_last_for(out_width), to_working(x, batch_last), from_working(a, batch_last
     (C, N, H, W) array would be a stretch of a few numbers. ``at`` builds the index
     of rows/columns (and a block of channels and images) in either layout.
 
-im2col(x, kernel_size, stride=1, dilation=1, batch_last=False) -> (C, kH*kW, N, OH, OW)
+im2col(x, kernel_size, stride=1, dilation=1, batch_last=False, padding=(0, 0, 0, 0))
+        -> (C, kH*kW, N, OH, OW)
     The windows of a whole batch copied into the columns of one matrix, channels first,
-    one kernel offset at a time: reshaped to (C*kH*kW, N*OH*OW) it is the matrix a
-    convolution multiplies its (C_out, C*kH*kW) weight with. ``batch_last`` orders each
+    one kernel offset at a time, with zeros where a window hangs over the padding:
+    reshaped to (C*kH*kW, N*OH*OW) it is the matrix a convolution multiplies its
+    (C_out, C*kH*kW) weight with. ``batch_last`` orders each
     offset's block (OH, OW, N) instead, which keeps copies long when rows are short.
 
 col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False) -> (N, C, H, W)
@@ -253,28 +255,62 @@ def at(rows, cols, batch_last, block=(slice(None), slice(None))):
     return (c, rows, cols, n) if batch_last else (c, n, rows, cols)
 
 
-def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False):
+def _inside(out_size, size, offset, stride, before):
+    """Output positions i whose tap reads inside the unpadded input, and what they read.
+
+    The tap reads input position ``i*stride + offset - before``; returns (lo, hi, slice) with
+    positions lo <= i < hi inside [0, size) and the strided slice of input they read.
+    """
+    lo = min(max(0, -(-(before - offset) // stride)), out_size)  # ceil, clipped to [0, out]
+    hi = max(lo, min(out_size, (size - 1 + before - offset) // stride + 1))
+    start = lo * stride + offset - before
+    return lo, hi, slice(start, start + (hi - lo - 1) * stride + 1, stride)
+
+
+def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False, padding=(0, 0, 0, 0)):
     """Copy every window of x into columns, one kernel offset at a time.
 
-    x : (N, C, H, W), already padded
+    x : (N, C, H, W)
+    padding : (top, bottom, left, right) zeros around x, written into the columns without
+        building a padded copy of x
     returns : (C, kH*kW, N, OH, OW), or (C, kH*kW, OH, OW, N) with ``batch_last``;
-        ``cols[c, p*kW + q, n, i, j] = x[n, c, i*sH + p*dH, j*sW + q*dW]``
+        ``cols[c, p*kW + q, n, i, j] = x_pad[n, c, i*sH + p*dH, j*sW + q*dW]``
 
     Reshaped to (C*kH*kW, N*OH*OW) this is the im2col matrix of the whole batch. Each
     offset's block is one strided view of the image copied as a whole, so the copy runs
     along image rows; when the output rows are short (a few pixels), ``batch_last`` puts
-    the batch innermost so that the runs are N times longer.
+    the batch innermost so that the runs are N times longer. Where a window hangs over the
+    border, the block gets zeros in the rows and columns that fall in the padding.
     """
     xp = array_namespace(x)
     (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
+    top, bottom, left, right = padding
     n, c, h, w = x.shape
-    out = (windows_out_size(h, kh, sh, dh), windows_out_size(w, kw, sw, dw))
+    oh = windows_out_size(h + top + bottom, kh, sh, dh)
+    ow = windows_out_size(w + left + right, kw, sw, dw)
     image = to_working(x, batch_last)
-    block = out + (n,) if batch_last else (n,) + out
+    block = (oh, ow, n) if batch_last else (n, oh, ow)
     cols = xp.empty((c, kh * kw) + block, dtype=x.dtype, device=device(x))
-    for t, (_, rows, columns) in enumerate(tap_slices((kh, kw), out, (sh, sw), (dh, dw))):
-        cols[:, t, ...] = image[at(rows, columns, batch_last)]
+    for p in range(kh):
+        i0, i1, rows = _inside(oh, h, p * dh, sh, top)
+        for q in range(kw):
+            j0, j1, columns = _inside(ow, w, q * dw, sw, left)
+            tap = cols[:, p * kw + q, ...]  # a view: (N, OH, OW) or (OH, OW, N) per channel
+            if i1 > i0 and j1 > j0:
+                inside = at(slice(i0, i1), slice(j0, j1), batch_last)
+                tap[inside] = image[at(rows, columns, batch_last)]
+            for r, cc in _border((i0, i1, oh), (j0, j1, ow)):
+                tap[at(r, cc, batch_last)] = 0
     return cols
+
+
+def _border(rows, cols):
+    """The (row slice, column slice) strips of an (oh, ow) block around its inside part
+    [i0, i1) x [j0, j1): above, below, left and right of it, the empty ones left out."""
+    (i0, i1, oh), (j0, j1, ow) = rows, cols
+    strips = [(slice(0, i0), slice(0, ow)), (slice(i1, oh), slice(0, ow))]
+    strips += [(slice(i0, i1), slice(0, j0)), (slice(i0, i1), slice(j1, ow))]
+    return [(r, c) for r, c in strips if r.stop > r.start and c.stop > c.start]
 
 
 def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False):

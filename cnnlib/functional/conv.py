@@ -54,8 +54,9 @@ The columns are ordered (n, i, j), channels lead: each kernel offset's block is 
 long copy, and the whole batch is one big product (BLAS is efficient on big matrices).
 When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the columns are
 ordered (i, j, n) instead, so that the copies run over the batch too. The output is a
-(N, C_out, H_out, W_out) view of that (C_out, ...) memory; the cache keeps the padded
-input, not the k*k times larger columns, which the backward pass copies again, except for
+(N, C_out, H_out, W_out) view of that (C_out, ...) memory. Padding is never built as a
+padded copy of the input: im2col writes zeros where a window hangs over the border. The
+cache keeps the input, not the k*k times larger columns, which the backward pass copies again, except for
 small layers (columns of at most ``KEEP_COLUMNS_BYTES``, 4 MiB), which keep them.
 """
 
@@ -73,7 +74,6 @@ from cnnlib.functional._windows import (
     col2im,
     from_working,
     im2col,
-    pad2d,
     to_working,
     windows_out_size,
 )
@@ -95,7 +95,7 @@ __all__ = [
 class Conv2dCache(NamedTuple):
     """What :func:`conv2d_backward` needs.
 
-    x_pad : (N, C_in, H + top + bottom, W + left + right) the padded input
+    x : (N, C_in, H, W) the input (unpadded: im2col writes the padding's zeros)
     weight : (C_out, C_in / groups, kH, kW)
     has_bias : whether the forward pass added a bias (dbias is None otherwise)
     stride, dilation : (h, w) pairs
@@ -106,7 +106,7 @@ class Conv2dCache(NamedTuple):
         when it is at most ``KEEP_COLUMNS_BYTES`` and the backward pass needs it; else None
     """
 
-    x_pad: Any
+    x: Any
     weight: Any
     has_bias: bool
     stride: tuple[int, int]
@@ -122,10 +122,10 @@ class Conv2dCache(NamedTuple):
 KEEP_COLUMNS_BYTES = 4 * 2**20
 
 
-def _columns(x_pad, kernel, stride, dilation, groups, batch_last, xp):
-    """im2col as (G, C_in/G * kH * kW, N * OH * OW), one copy of the windows."""
-    cols = im2col(x_pad, kernel, stride, dilation, batch_last)
-    return xp.reshape(cols, (groups, x_pad.shape[1] // groups * kernel[0] * kernel[1], -1))
+def _columns(x, pad, kernel, stride, dilation, groups, batch_last, xp):
+    """im2col of x padded by pad, as (G, C_in/G * kH * kW, N * OH * OW): one copy."""
+    cols = im2col(x, kernel, stride, dilation, batch_last, pad)
+    return xp.reshape(cols, (groups, x.shape[1] // groups * kernel[0] * kernel[1], -1))
 
 
 def _is_pointwise(weight, stride, pad) -> bool:
@@ -150,20 +150,21 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     groups : int dividing both C_in and C_out
     out : (N, C_out, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
     """
-    xp, x_pad, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
-        input, weight, bias, stride, padding, dilation, groups, "conv2d"
+    xp, x, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
+        input, weight, bias, stride, padding, dilation, groups, "conv2d", pad_input=False
     )
     c_out, c_in_g, kh, kw = weight.shape
-    n, _, hp, wp = x_pad.shape
+    n, _, h, w = x.shape
+    hp, wp = h + pad[0] + pad[1], w + pad[2] + pad[3]
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))  # (G, C_out/G, K)
-    cache = Conv2dCache(x_pad, weight, bias is not None, stride, pad, dilation, groups, unbatched)
+    cache = Conv2dCache(x, weight, bias is not None, stride, pad, dilation, groups, unbatched)
     if _is_pointwise(weight, stride, pad):  # no windows to copy: (C_out, C_in) @ (C_in, H*W)
-        out = xp.reshape(xp.matmul(w_mat, _per_image(x_pad, groups, xp)), (n, c_out, hp, wp))
+        out = xp.reshape(xp.matmul(w_mat, _per_image(x, groups, xp)), (n, c_out, h, w))
         return _finish_forward(out, bias, cache)
     oh = windows_out_size(hp, kh, stride[0], dilation[0])
     ow = windows_out_size(wp, kw, stride[1], dilation[1])
     batch_last = batch_last_for(ow)  # columns ordered (i, j, n) instead of (n, i, j)
-    cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)  # (G, K, N*OH*OW)
+    cols = _columns(x, pad, (kh, kw), stride, dilation, groups, batch_last, xp)  # (G, K, N*OH*OW)
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     out = from_working(xp.reshape(out, (c_out,) + block), batch_last)  # (N, C_out, OH, OW)
@@ -186,14 +187,14 @@ def conv2d_backward(dout, cache: Conv2dCache):
     dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input)
     dx : (N, C_in, H, W), dweight : (C_out, C_in / groups, kH, kW), dbias : (C_out,)
     """
-    x_pad, weight, has_bias, stride, pad, dilation, groups, unbatched, _ = cache
-    xp = array_namespace(x_pad, dout)
+    x, weight, has_bias, stride, pad, dilation, groups, unbatched, _ = cache
+    xp = array_namespace(x, dout)
     if unbatched:
         dout = xp.expand_dims(dout, axis=0)
     c_out, c_in_g, kh, kw = weight.shape
-    n, c_in, hp, wp = x_pad.shape
-    oh = windows_out_size(hp, kh, stride[0], dilation[0])
-    ow = windows_out_size(wp, kw, stride[1], dilation[1])
+    n, c_in, h, w = x.shape
+    oh = windows_out_size(h + pad[0] + pad[1], kh, stride[0], dilation[0])
+    ow = windows_out_size(w + pad[2] + pad[3], kw, stride[1], dilation[1])
     expected = (n, c_out, oh, ow)
     if tuple(dout.shape) != expected:
         raise ValueError(
@@ -201,7 +202,7 @@ def conv2d_backward(dout, cache: Conv2dCache):
         )
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
     if _is_pointwise(weight, stride, pad):
-        dx, dweight = _pointwise_backward(dout, x_pad, weight, groups, xp)
+        dx, dweight = _pointwise_backward(dout, x, weight, groups, xp)
     elif _full_conv_is_smaller(cache, (oh, ow)):
         dx, dweight = _full_conv_backward(dout, cache, xp)
     else:
@@ -209,28 +210,29 @@ def conv2d_backward(dout, cache: Conv2dCache):
     return (dx[0, ...] if unbatched else dx), dweight, dbias
 
 
-def _pointwise_backward(dout, x_pad, weight, groups, xp):
+def _pointwise_backward(dout, x, weight, groups, xp):
     """1x1, stride 1, no padding: per image dweight = dout @ x.T and dx = weight.T @ dout."""
     c_out, c_in_g = weight.shape[:2]
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g))
-    x_img, d_img = _per_image(x_pad, groups, xp), _per_image(dout, groups, xp)
+    x_img, d_img = _per_image(x, groups, xp), _per_image(dout, groups, xp)
     dweight = xp.sum(xp.matmul(d_img, xp.matrix_transpose(x_img)), axis=0)
-    dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x_pad.shape)
+    dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x.shape)
     return dx, xp.reshape(dweight, weight.shape)
 
 
 def _col2im_backward(dout, cache, out_size, xp):
     """dweight = dout_mat @ cols.T and dx = col2im(weight_mat.T @ dout_mat)."""
-    x_pad, weight, _, stride, pad, dilation, groups, _, kept_cols = cache
+    x, weight, _, stride, pad, dilation, groups, _, kept_cols = cache
     c_out, c_in_g, kh, kw = weight.shape
-    n, c_in, hp, wp = x_pad.shape
+    top, bottom, left, right = pad
+    n, c_in, hp, wp = x.shape[0], x.shape[1], x.shape[2] + top + bottom, x.shape[3] + left + right
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
     batch_last = batch_last_for(out_size[1])
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
     cols = kept_cols
     if cols is None:  # copy the windows again
-        cols = _columns(x_pad, (kh, kw), stride, dilation, groups, batch_last, xp)
+        cols = _columns(x, pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     # dweight = d_mat @ cols.T, computed as (cols @ d_mat.T).T: BLAS runs the long sum over
     # the N*OH*OW columns faster with the small C_out/G side last
     dweight = xp.matrix_transpose(xp.matmul(cols, xp.matrix_transpose(d_mat)))
@@ -240,7 +242,6 @@ def _col2im_backward(dout, cache, out_size, xp):
     block = out_size + (n,) if batch_last else (n,) + out_size
     dcols = xp.reshape(dcols, (c_in, kh * kw) + block)
     dx_pad = col2im(dcols, (kh, kw), (hp, wp), stride, dilation, batch_last)
-    top, bottom, left, right = pad
     return dx_pad[:, :, top : hp - bottom, left : wp - right], dweight
 
 
@@ -257,28 +258,22 @@ def _full_conv_is_smaller(cache, out_size) -> bool:
     if cache.stride != (1, 1) or min(_full_pad(cache)) < 0:
         return False
     c_out, c_in_g = cache.weight.shape[:2]
-    n, c_in, hp, wp = cache.x_pad.shape
-    top, bottom, left, right = cache.padding
-    h, w = hp - top - bottom, wp - left - right
+    n, c_in, h, w = cache.x.shape
     return c_out * h * w <= c_in * out_size[0] * out_size[1]
 
 
 def _full_conv_backward(dout, cache, xp):
     """Stride 1: dx and dweight from the im2col matrix of dout (see the module docstring)."""
-    x_pad, weight, _, _, pad, dilation, groups, _, _ = cache
+    x, weight, _, _, _, dilation, groups, _, _ = cache
     c_out, c_in_g, kh, kw = weight.shape
-    n, c_in, hp, wp = x_pad.shape
-    top, bottom, left, right = pad
-    h, w = hp - top - bottom, wp - left - right
+    n, c_in, h, w = x.shape
     batch_last = batch_last_for(w)
-    d_pad = pad2d(dout, _full_pad(cache))
-    d_cols = _columns(d_pad, (kh, kw), (1, 1), dilation, groups, batch_last, xp)
+    d_cols = _columns(dout, _full_pad(cache), (kh, kw), (1, 1), dilation, groups, batch_last, xp)
     # weight (G, C_out/G, C_in/G, kH, kW) -> rotated, (G, C_in/G, C_out/G * kH * kW)
     w_g = xp.flip(xp.reshape(weight, (groups, c_out // groups, c_in_g, kh, kw)), axis=(3, 4))
     w_rot = xp.reshape(xp.permute_dims(w_g, (0, 2, 1, 3, 4)), (groups, c_in_g, -1))
     block = (h, w, n) if batch_last else (n, h, w)
     dx = from_working(xp.reshape(xp.matmul(w_rot, d_cols), (c_in,) + block), batch_last)
-    x = x_pad[:, :, top : hp - bottom, left : wp - right]
     x_mat = xp.reshape(to_working(x, batch_last), (groups, c_in_g, -1))  # (G, C_in/G, N*H*W)
     # rows (o, p', q') with p' = kH-1-p: rotate back and move C_in/G next to C_out/G
     dw = xp.reshape(xp.matmul(d_cols, xp.matrix_transpose(x_mat)), (c_out, kh, kw, c_in_g))
