@@ -241,26 +241,3 @@ def test_both_backward_routes_match_torch(
         backend=backend,
         op=conv2d,
     )
-
-
-def test_small_layers_keep_their_columns_for_the_backward_pass(backend):
-    """Columns of at most KEEP_COLUMNS_BYTES stay in the cache (col2im route only); the
-    gradients are the same as when the backward pass copies the windows again."""
-    from cnnlib.functional.conv import KEEP_COLUMNS_BYTES
-
-    rng = np.random.default_rng(5)
-    x = to_backend(rng.standard_normal((2, 3, 9, 9)), backend)
-    weight = to_backend(rng.standard_normal((6, 3, 3, 3)), backend)
-    out, cache = conv2d_forward(x, weight, stride=2)  # stride 2: the col2im route
-    assert cache.cols is not None and tuple(cache.cols.shape) == (1, 27, 2 * 4 * 4)
-    dout = to_backend(rng.standard_normal(tuple(out.shape)), backend)
-    kept = conv2d_backward(dout, cache)
-    copied = conv2d_backward(dout, cache._replace(cols=None))
-    for a, b in zip(kept[:2], copied[:2]):
-        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12)
-    # the full-convolution route does not use them, and big layers do not keep them
-    square = to_backend(rng.standard_normal((3, 3, 3, 3)), backend)  # C_out = C_in, 'same'
-    assert conv2d_forward(x, square, padding=1)[1].cols is None
-    side = int((KEEP_COLUMNS_BYTES / 8 / 27) ** 0.5) + 2  # float64 columns just over the limit
-    big = to_backend(rng.standard_normal((1, 3, side + 2, side + 2)), backend)
-    assert conv2d_forward(big, weight, stride=1)[1].cols is None

@@ -291,16 +291,17 @@ def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False, padding=(0, 0
     image = to_working(x, batch_last)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     cols = xp.empty((c, kh * kw) + block, dtype=x.dtype, device=device(x))
-    for p in range(kh):
-        i0, i1, rows = _inside(oh, h, p * dh, sh, top)
-        for q in range(kw):
-            j0, j1, columns = _inside(ow, w, q * dw, sw, left)
+    row_ranges = [_inside(oh, h, p * dh, sh, top) for p in range(kh)]
+    col_ranges = [_inside(ow, w, q * dw, sw, left) for q in range(kw)]
+    for p, (i0, i1, rows) in enumerate(row_ranges):
+        for q, (j0, j1, columns) in enumerate(col_ranges):
             tap = cols[:, p * kw + q, ...]  # a view: (N, OH, OW) or (OH, OW, N) per channel
             if i1 > i0 and j1 > j0:
                 inside = at(slice(i0, i1), slice(j0, j1), batch_last)
                 tap[inside] = image[at(rows, columns, batch_last)]
-            for r, cc in _border((i0, i1, oh), (j0, j1, ow)):
-                tap[at(r, cc, batch_last)] = 0
+            if any(padding):
+                for r, cc in _border((i0, i1, oh), (j0, j1, ow)):
+                    tap[at(r, cc, batch_last)] = 0
     return cols
 
 

@@ -56,13 +56,12 @@ When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the column
 ordered (i, j, n) instead, so that the copies run over the batch too. The output is a
 (N, C_out, H_out, W_out) view of that (C_out, ...) memory. Padding is never built as a
 padded copy of the input: im2col writes zeros where a window hangs over the border. The
-cache keeps the input, not the k*k times larger columns, which the backward pass copies again, except for
-small layers (columns of at most ``KEEP_COLUMNS_BYTES``, 4 MiB), which keep them.
+cache keeps the input, not the k*k times larger columns, which the backward pass copies
+again.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 from array_api_compat import array_namespace
@@ -102,8 +101,6 @@ class Conv2dCache(NamedTuple):
     padding : (top, bottom, left, right)
     groups : int
     unbatched : whether the input was 3-D (C, H, W)
-    cols : (G, C_in/G * kH * kW, N * H_out * W_out) the forward pass's im2col matrix, kept
-        when it is at most ``KEEP_COLUMNS_BYTES`` and the backward pass needs it; else None
     """
 
     x: Any
@@ -114,12 +111,6 @@ class Conv2dCache(NamedTuple):
     dilation: tuple[int, int]
     groups: int
     unbatched: bool
-    cols: Any = None
-
-
-# Small layers keep their columns for the backward pass instead of copying the windows again:
-# their time goes to fixed costs and copies, and a few MiB per layer is no memory concern.
-KEEP_COLUMNS_BYTES = 4 * 2**20
 
 
 def _columns(x, pad, kernel, stride, dilation, groups, batch_last, xp):
@@ -168,9 +159,6 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
     out = from_working(xp.reshape(out, (c_out,) + block), batch_last)  # (N, C_out, OH, OW)
-    nbytes = math.prod(cols.shape) * xp.finfo(cols.dtype).bits // 8
-    if nbytes <= KEEP_COLUMNS_BYTES and not _full_conv_is_smaller(cache, (oh, ow)):
-        cache = cache._replace(cols=cols)
     return _finish_forward(out, bias, cache)
 
 
@@ -187,7 +175,7 @@ def conv2d_backward(dout, cache: Conv2dCache):
     dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input)
     dx : (N, C_in, H, W), dweight : (C_out, C_in / groups, kH, kW), dbias : (C_out,)
     """
-    x, weight, has_bias, stride, pad, dilation, groups, unbatched, _ = cache
+    x, weight, has_bias, stride, pad, dilation, groups, unbatched = cache
     xp = array_namespace(x, dout)
     if unbatched:
         dout = xp.expand_dims(dout, axis=0)
@@ -222,7 +210,7 @@ def _pointwise_backward(dout, x, weight, groups, xp):
 
 def _col2im_backward(dout, cache, out_size, xp):
     """dweight = dout_mat @ cols.T and dx = col2im(weight_mat.T @ dout_mat)."""
-    x, weight, _, stride, pad, dilation, groups, _, kept_cols = cache
+    x, weight, _, stride, pad, dilation, groups, _ = cache
     c_out, c_in_g, kh, kw = weight.shape
     top, bottom, left, right = pad
     n, c_in, hp, wp = x.shape[0], x.shape[1], x.shape[2] + top + bottom, x.shape[3] + left + right
@@ -230,9 +218,7 @@ def _col2im_backward(dout, cache, out_size, xp):
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
     batch_last = batch_last_for(out_size[1])
     d_mat = xp.reshape(to_working(dout, batch_last), (groups, c_out // groups, -1))
-    cols = kept_cols
-    if cols is None:  # copy the windows again
-        cols = _columns(x, pad, (kh, kw), stride, dilation, groups, batch_last, xp)
+    cols = _columns(x, pad, (kh, kw), stride, dilation, groups, batch_last, xp)
     # dweight = d_mat @ cols.T, computed as (cols @ d_mat.T).T: BLAS runs the long sum over
     # the N*OH*OW columns faster with the small C_out/G side last
     dweight = xp.matrix_transpose(xp.matmul(cols, xp.matrix_transpose(d_mat)))
@@ -264,7 +250,7 @@ def _full_conv_is_smaller(cache, out_size) -> bool:
 
 def _full_conv_backward(dout, cache, xp):
     """Stride 1: dx and dweight from the im2col matrix of dout (see the module docstring)."""
-    x, weight, _, _, _, dilation, groups, _, _ = cache
+    x, weight, _, _, _, dilation, groups, _ = cache
     c_out, c_in_g, kh, kw = weight.shape
     n, c_in, h, w = x.shape
     batch_last = batch_last_for(w)
