@@ -55,19 +55,18 @@ def conv_configs(draw, max_examples_size=4):
     return x, weight, bias, kwargs
 
 
+def check_conv2d(arrays, kwargs, backend):
+    """conv2d forward and backward against torch.nn.functional.conv2d; returns the output."""
+    return check_op(
+        conv2d_forward, conv2d_backward, tF.conv2d, arrays, kwargs, backend=backend, op=conv2d
+    )
+
+
 @SETTINGS
 @given(cfg=conv_configs())
 def test_conv2d_matches_torch(backend, cfg):
     x, weight, bias, kwargs = cfg
-    check_op(
-        conv2d_forward,
-        conv2d_backward,
-        tF.conv2d,
-        [x, weight, bias],
-        kwargs,
-        backend=backend,
-        op=conv2d,
-    )
+    check_conv2d([x, weight, bias], kwargs, backend)
 
 
 @SETTINGS
@@ -121,9 +120,7 @@ def test_unbatched_input(backend):
         rng.standard_normal((4, 3, 3, 3)),
         rng.standard_normal(4),
     )
-    out = check_op(
-        conv2d_forward, conv2d_backward, tF.conv2d, [x, w, b], {"padding": 1}, backend=backend
-    )
+    out = check_conv2d([x, w, b], {"padding": 1}, backend)
     assert out.shape == (4, 5, 6)
 
 
@@ -196,15 +193,7 @@ def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups)
     weight = rng.standard_normal((10, 60 // groups, 3, 3))
     bias = rng.standard_normal(10)
     kwargs = dict(stride=stride, padding=1, dilation=dilation, groups=groups)
-    out = check_op(
-        conv2d_forward,
-        conv2d_backward,
-        tF.conv2d,
-        [x, weight, bias],
-        kwargs,
-        backend=backend,
-        op=conv2d,
-    )
+    out = check_conv2d([x, weight, bias], kwargs, backend)
     assert out.shape[0] == 3 and out.shape[3] >= SHORT_ROW
 
 
@@ -232,12 +221,4 @@ def test_both_backward_routes_match_torch(
     kwargs = dict(stride=1, padding=padding, dilation=dilation, groups=groups)
     out, cache = conv2d_forward(x, weight, None, **kwargs)
     assert _full_conv_is_smaller(cache, tuple(out.shape[2:])) == full_conv
-    check_op(
-        conv2d_forward,
-        conv2d_backward,
-        tF.conv2d,
-        [x, weight, rng.standard_normal(c_out)],
-        kwargs,
-        backend=backend,
-        op=conv2d,
-    )
+    check_conv2d([x, weight, rng.standard_normal(c_out)], kwargs, backend)

@@ -56,8 +56,8 @@ When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the column
 ordered (i, j, n) instead, so that the copies run over the batch too. The output is a
 (N, C_out, H_out, W_out) view of that (C_out, ...) memory. Padding is never built as a
 padded copy of the input: im2col writes zeros where a window hangs over the border. The
-cache keeps the input, not the k*k times larger columns, which the backward pass copies
-again.
+cache keeps the input, not the k*k times larger columns: the backward pass copies windows
+again (of x, or of dout on the full-convolution route).
 """
 
 from __future__ import annotations
@@ -213,7 +213,8 @@ def _col2im_backward(dout, cache, out_size, xp):
     x, weight, _, stride, pad, dilation, groups, _ = cache
     c_out, c_in_g, kh, kw = weight.shape
     top, bottom, left, right = pad
-    n, c_in, hp, wp = x.shape[0], x.shape[1], x.shape[2] + top + bottom, x.shape[3] + left + right
+    n, c_in, h, w = x.shape
+    hp, wp = h + top + bottom, w + left + right
     w_mat = xp.reshape(weight, (groups, c_out // groups, c_in_g * kh * kw))
     # (G, C_out/G, N*OH*OW): one row per output channel, columns ordered as in forward
     batch_last = batch_last_for(out_size[1])
@@ -243,8 +244,8 @@ def _full_conv_is_smaller(cache, out_size) -> bool:
     """Whether the full-convolution route applies and copies no more than col2im's route."""
     if cache.stride != (1, 1) or min(_full_pad(cache)) < 0:
         return False
-    c_out, c_in_g = cache.weight.shape[:2]
-    n, c_in, h, w = cache.x.shape
+    c_out = cache.weight.shape[0]
+    _, c_in, h, w = cache.x.shape
     return c_out * h * w <= c_in * out_size[0] * out_size[1]
 
 
