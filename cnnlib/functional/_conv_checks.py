@@ -10,7 +10,6 @@ from __future__ import annotations
 from numbers import Integral
 
 from cnnlib.backend import namespace
-from cnnlib.functional._windows import pad2d
 
 
 def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
@@ -97,18 +96,11 @@ def _conv_padding(padding, kernel, stride, dilation, fn: str) -> tuple[int, int,
     return (ph, ph, pw, pw)
 
 
-def _split(n: int, groups: int, g: int) -> slice:
-    """Channels of group g when n channels are split into `groups` equal groups."""
-    size = n // groups
-    return slice(g * size, (g + 1) * size)
-
-
-def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn, pad_input=True):
+def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     """All of conv2d's argument checks; returns the normalised arguments.
 
     Returns (xp, x, weight, bias, unbatched, stride, pad, dilation, groups) with x the 4-D
-    input, padded when ``pad_input`` (else the caller pads), and pad = (top, bottom, left,
-    right).
+    (unpadded) input and pad = (top, bottom, left, right).
     """
     xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
     stride = _int_pair(stride, "stride", fn, 1)
@@ -139,5 +131,4 @@ def _check_conv2d(input, weight, bias, stride, padding, dilation, groups, fn, pa
             f"than the padded input {padded}; input shape "
             f"{tuple(input.shape)}, padding {padding!r}"
         )
-    x = pad2d(x, pad) if pad_input else x
     return xp, x, weight, bias, unbatched, stride, pad, dilation, groups

@@ -142,7 +142,7 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     out : (N, C_out, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
     """
     xp, x, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
-        input, weight, bias, stride, padding, dilation, groups, "conv2d", pad_input=False
+        input, weight, bias, stride, padding, dilation, groups, "conv2d"
     )
     c_out, c_in_g, kh, kw = weight.shape
     n, _, h, w = x.shape

@@ -7,7 +7,7 @@ values, slowly and forward only. The book reads it; the tests check the fast pat
 from array_api_compat import device
 
 from cnnlib.functional._conv_checks import _check_conv2d
-from cnnlib.functional._windows import windows_out_size
+from cnnlib.functional._windows import pad2d, windows_out_size
 
 __all__ = ["conv2d_naive"]
 
@@ -19,9 +19,10 @@ def conv2d_naive(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
     (every d-th pixel for dilation d), multiply it element by element with the kernel
     and add everything up. Same arguments, checks and result as :func:`conv2d`.
     """
-    xp, x_pad, weight, bias, unbatched, (sh, sw), _, (dh, dw), groups = _check_conv2d(
+    xp, x, weight, bias, unbatched, (sh, sw), pad, (dh, dw), groups = _check_conv2d(
         input, weight, bias, stride, padding, dilation, groups, "conv2d_naive"
     )
+    x_pad = pad2d(x, pad)  # (top, bottom, left, right) zeros around every image
     n_batch, _, hp, wp = x_pad.shape
     c_out, c_in_g, kh, kw = weight.shape
     h_out, w_out = windows_out_size(hp, kh, sh, dh), windows_out_size(wp, kw, sw, dw)

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from array_api_compat import array_namespace
 
-from cnnlib.functional._conv_checks import _check_groups, _int_pair, _prepare, _split
+from cnnlib.functional._conv_checks import _check_groups, _int_pair, _prepare
 from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
 
 __all__ = [
@@ -62,6 +62,12 @@ class ConvTranspose2dCache(NamedTuple):
     dilation: tuple[int, int]
     groups: int
     unbatched: bool
+
+
+def _split(n: int, groups: int, g: int) -> slice:
+    """Channels of group g when n channels are split into `groups` equal groups."""
+    size = n // groups
+    return slice(g * size, (g + 1) * size)
 
 
 def conv_transpose2d_forward(
