@@ -467,11 +467,14 @@ def main(argv=None) -> int:
         parser.error("--devices cuda: no CUDA GPU here")
 
     ceiling = matmul_gflops(256 if args.quick else 1024)
+    gpu_ceiling = cuda_matmul_tflops(1024 if args.quick else 4096) if "cuda" in devices else None
     threads = torch.get_num_threads()
     print(
         f"float32 matmul ceiling (NumPy BLAS): {ceiling:.1f} GFLOP/s; torch threads: "
         f"{threads}; devices: {devices}"
     )
+    if gpu_ceiling is not None:
+        print(f"float32 matmul ceiling on the GPU (torch): {gpu_ceiling:.1f} TFLOP/s")
     results = [r for device in devices for r in run_suite(args.quick, device, repeats)]
     geomeans = summarise(results)
     results_1 = []
@@ -496,7 +499,7 @@ def main(argv=None) -> int:
         "devices": devices,
         "machine": machine_info(),
         "matmul_gflops_ceiling": ceiling,
-        "cuda_matmul_tflops": cuda_matmul_tflops() if "cuda" in devices else None,
+        "cuda_matmul_tflops": gpu_ceiling,
         "peak_rss_mb": peak_rss_mb(),
         "results": [asdict(r) | {"gflops": r.gflops} for r in results + results_1],
         "geomean_ratio_to_torch": geomeans,

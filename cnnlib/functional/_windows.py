@@ -22,6 +22,12 @@ tap_slices(kernel_size, out_size, stride=1, dilation=1) -> [((p, q), rows, cols)
     ``x[..., i*sH + p*dH, j*sW + q*dW]`` at (i, j). Pooling reduces over these kH*kW
     views one at a time instead of materialising all windows.
 
+on_accelerator(x) -> bool
+    Whether x lives on a GPU. There the cost model changes: every operation is a kernel
+    launch that costs the host some microseconds however little it computes, so im2col
+    and col2im do their work in one or two whole-array operations instead of one per
+    kernel offset (a 7x7 kernel would be 49 launches, plus those of the padding).
+
 cache_blocks(x, block_bytes=2**20) -> [(batch slice, channel slice), ...]
     Cut an (N, C, H, W) array into pieces of about ``block_bytes`` (a piece per image or
     per group of channels). A loop of kH*kW passes over one piece at a time finds it
@@ -74,6 +80,7 @@ __all__ = [
     "windows_out_size",
     "sliding_windows",
     "tap_slices",
+    "on_accelerator",
     "cache_blocks",
     "scatter_add_windows",
     "batch_last_for",
@@ -188,6 +195,12 @@ def tap_slices(kernel_size, out_size, stride=1, dilation=1):
     ]
 
 
+def on_accelerator(x) -> bool:
+    """Whether x is a tensor on a GPU (anything but the CPU), where launches cost more
+    than bytes."""
+    return is_torch_array(x) and x.device.type != "cpu"
+
+
 def cache_blocks(x, block_bytes=2**20):
     """(batch slice, channel slice) pairs that cut x (N, C, H, W) into ~block_bytes pieces.
 
@@ -195,7 +208,7 @@ def cache_blocks(x, block_bytes=2**20):
     channels (at least one). Torch tensors on a GPU come back as one piece.
     """
     n, c, h, w = x.shape
-    if is_torch_array(x) and x.device.type != "cpu":
+    if on_accelerator(x):
         return [(slice(0, n), slice(0, c))]
     plane = h * w * getattr(x.dtype, "itemsize", 8)  # bytes of one image channel
     if c * plane <= block_bytes:
@@ -280,7 +293,8 @@ def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False, padding=(0, 0
     offset's block is one strided view of the image copied as a whole, so the copy runs
     along image rows; when the output rows are short (a few pixels), ``batch_last`` puts
     the batch innermost so that the runs are N times longer. Where a window hangs over the
-    border, the block gets zeros in the rows and columns that fall in the padding.
+    border, the block gets zeros in the rows and columns that fall in the padding. On a GPU
+    the padded image's window view is copied in one go instead (see ``on_accelerator``).
     """
     xp = array_namespace(x)
     (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
@@ -288,8 +302,12 @@ def im2col(x, kernel_size, stride=1, dilation=1, batch_last=False, padding=(0, 0
     n, c, h, w = x.shape
     oh = windows_out_size(h + top + bottom, kh, sh, dh)
     ow = windows_out_size(w + left + right, kw, sw, dw)
-    image = to_working(x, batch_last)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
+    if on_accelerator(x):  # two launches: the padded copy, then every window in one copy
+        windows = sliding_windows(pad2d(x, padding), (kh, kw), (sh, sw), (dh, dw))
+        order = (1, 4, 5, 2, 3, 0) if batch_last else (1, 4, 5, 0, 2, 3)
+        return xp.reshape(xp.permute_dims(windows, order), (c, kh * kw) + block)
+    image = to_working(x, batch_last)
     cols = xp.empty((c, kh * kw) + block, dtype=x.dtype, device=device(x))
     row_ranges = [_inside(oh, h, p * dh, sh, top) for p in range(kh)]
     col_ranges = [_inside(ow, w, q * dw, sw, left) for q in range(kw)]
@@ -321,6 +339,9 @@ def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False
     input_size : (H, W) of the (padded) image the columns came from
     returns : (N, C, H, W), a view of (C, N, H, W) or (C, H, W, N) memory;
         ``out[n, c, i*sH + p*dH, j*sW + q*dW] += cols[c, p*kW + q, n, i, j]``
+
+    On the CPU one strided slice-add per kernel offset; on a GPU one ``index_add_`` with
+    the target pixel of every column entry (overlapping windows add up either way).
     """
     xp = array_namespace(cols)
     (kh, kw), (sh, sw), (dh, dw) = pair(kernel_size), pair(stride), pair(dilation)
@@ -331,6 +352,12 @@ def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False
         c, _, n, oh, ow = cols.shape
         shape = (c, n) + tuple(input_size)
     image = xp.zeros(shape, dtype=cols.dtype, device=device(cols))
+    if on_accelerator(cols):  # all kH*kW additions as one scatter-add into flat images
+        geometry = ((kh, kw), (oh, ow), input_size, (sh, sw), (dh, dw))
+        index = _pixel_index(*geometry, n, batch_last, like=cols)
+        flat = xp.reshape(image, (c, -1))  # a view of image: (C, N*H*W) or (C, H*W*N)
+        flat.index_add_(1, index, xp.reshape(cols, (c, -1)))
+        return from_working(image, batch_last)
     taps = tap_slices((kh, kw), (oh, ow), (sh, sw), (dh, dw))
     # (C, N) blocks that fit in the cache take their kH*kW additions one after another
     blocks = [(slice(None), slice(None))] if batch_last else cache_blocks(image)
@@ -338,6 +365,27 @@ def col2im(cols, kernel_size, input_size, stride=1, dilation=1, batch_last=False
         for t, (_, rows, columns) in enumerate(taps):
             image[at(rows, columns, batch_last, (cb, nb))] += cols[cb, t, nb, ...]
     return from_working(image, batch_last)
+
+
+def _pixel_index(kernel, out_size, input_size, stride, dilation, n, batch_last, like):
+    """Where each of one channel's columns goes in that channel's flattened image.
+
+    returns : an int64 vector on like's device, ordered like the columns (kH*kW, N, OH, OW)
+        (or (kH*kW, OH, OW, N)), of positions in the flattened (N, H, W) (or (H, W, N))
+        image; built there from a few aranges, so nothing is copied from the host
+    """
+    (kh, kw), (oh, ow), (h, w), (sh, sw), (dh, dw) = kernel, out_size, input_size, stride, dilation
+    xp = array_namespace(like)
+
+    def steps(count, step):  # 0, step, 2*step, ... (count of them)
+        return xp.arange(0, count * step, step, dtype=xp.int64, device=device(like))
+
+    rows = steps(kh, dh)[:, None] + steps(oh, sh)  # (kH, OH): i*sH + p*dH
+    cols = steps(kw, dw)[:, None] + steps(ow, sw)  # (kW, OW): j*sW + q*dW
+    pixel = xp.reshape(rows[:, None, :, None] * w + cols[None, :, None, :], (kh * kw, oh, ow))
+    if batch_last:
+        return xp.reshape(pixel[..., None] * n + steps(n, 1), (-1,))
+    return xp.reshape(steps(n, h * w)[:, None, None] + pixel[:, None, ...], (-1,))
 
 
 def dilate2d(x, stride):

@@ -22,6 +22,8 @@ each tap's share of dout back through the same strided views. The passes run in 
 find a block in the CPU's cache, or in (C, H, W, N) when output rows are short, so that
 each pass runs over N times longer stretches of memory (see ``_windows.py``). The
 `_naive` versions in ``pool_naive.py`` spell the same thing out with loops, for reading.
+On a GPU, where every operation costs a launch, max pooling copies the windows once and
+reduces them along one axis instead (``_pool_gpu.py``).
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like, namespace
+from cnnlib.functional._pool_gpu import max_over_windows, max_pool_scatter
 from cnnlib.functional._windows import (
     at,
     batch_last_for,
     cache_blocks,
     from_working,
+    on_accelerator,
     pad2d,
     tap_slices,
     to_working,
@@ -231,29 +236,40 @@ def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, c
     xp, x, unbatched = _check_input(input, fn)
     g = _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode)
     xpad = pad2d(x, g.pad, value=-math.inf)
-    has_nan = bool(xp.any(xp.isnan(x)))
-    image, batch_last = _working(xpad, g)
     first = xp.astype(_first_valid(x, g), _tap_dtype(xp, g.kernel[0] * g.kernel[1]))
-    first = first[..., None] if batch_last else first  # (OH, OW, 1) against (C, OH, OW, N)
-    shape = _out_shape(image, g, batch_last)
-    out = xp.empty(shape, dtype=x.dtype, device=device(x))
-    argmax = xp.empty(shape, dtype=first.dtype, device=device(x))
-    for block in _blocks(image, batch_last):  # a cache-sized piece at a time
-        where = at(slice(None), slice(None), batch_last, block)
-        out[where], argmax[where] = _max_over_taps(image, block, g, batch_last, first, has_nan)
-    out, argmax = from_working(out, batch_last), from_working(argmax, batch_last)
+    if on_accelerator(x):  # a few whole-window operations instead of a loop: _pool_gpu.py
+        out, argmax = max_over_windows(xpad, g.kernel, g.stride, g.dilation, first)
+    else:
+        out, argmax = _max_pool_taps(xpad, g, first, has_nan=bool(xp.any(xp.isnan(x))))
     cache = MaxPool2dCache(argmax, tuple(xpad.shape[-2:]), g, unbatched)
     return _finish(out, unbatched), cache
 
 
+def _max_pool_taps(xpad, g, first, has_nan):
+    """out and argmax (N, C, H_out, W_out) of the padded input, one tap at a time over
+    cache-sized blocks in the working layout."""
+    xp = array_namespace(xpad)
+    image, batch_last = _working(xpad, g)
+    first = first[..., None] if batch_last else first  # (OH, OW, 1) against (C, OH, OW, N)
+    shape = _out_shape(image, g, batch_last)
+    out = xp.empty(shape, dtype=xpad.dtype, device=device(xpad))
+    argmax = xp.empty(shape, dtype=first.dtype, device=device(xpad))
+    for block in _blocks(image, batch_last):  # a cache-sized piece at a time
+        where = at(slice(None), slice(None), batch_last, block)
+        out[where], argmax[where] = _max_over_taps(image, block, g, batch_last, first, has_nan)
+    return from_working(out, batch_last), from_working(argmax, batch_last)
+
+
 def _first_valid(x, g):
-    """(H_out, W_out): flat index of the first window tap that lies inside the input."""
+    """(H_out, W_out): flat index p*kW + q of each window's first tap inside the input, -1
+    for a window wholly in the padding. Geometry, so NumPy computes it on the host."""
     firsts = []
     for o, s, p, d, k, n in zip(g.out, g.stride, g.padding, g.dilation, g.kernel, x.shape[-2:]):
-        taps = [[j for j in range(k) if 0 <= i * s - p + j * d < n] for i in range(o)]
-        firsts.append([t[0] if t else None for t in taps])
-    kw = g.kernel[1]
-    grid = [[-1 if a is None or b is None else a * kw + b for b in firsts[1]] for a in firsts[0]]
+        pos = np.arange(o)[:, None] * s - p + np.arange(k) * d  # (o, k): where each tap reads
+        inside = (pos >= 0) & (pos < n)
+        firsts.append(np.where(inside.any(axis=1), inside.argmax(axis=1), -1))
+    rows, cols = firsts[0][:, None], firsts[1]
+    grid = np.where((rows >= 0) & (cols >= 0), rows * g.kernel[1] + cols, -1)
     return asarray_like(grid, x, dtype=namespace(x).int64)
 
 
@@ -283,6 +299,12 @@ def max_pool2d_backward(dout, cache: MaxPool2dCache):
     """
     xp = namespace(dout, names=["dout"], fn="max_pool2d_backward")
     dout = dout[None, ...] if cache.unbatched else dout
+    if on_accelerator(dout):
+        g = cache.geometry
+        dpadded = max_pool_scatter(
+            dout, cache.argmax, g.kernel, g.stride, g.dilation, cache.input_size
+        )
+        return _finish(_crop(dpadded, g.pad), cache.unbatched)
     batch_last = batch_last_for(cache.geometry.out[1])
     d, argmax = to_working(dout, batch_last), to_working(cache.argmax, batch_last)
 
