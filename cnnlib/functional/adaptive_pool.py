@@ -24,7 +24,7 @@ from typing import NamedTuple
 from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like
-from cnnlib.functional.pool import _check_input, _finish
+from cnnlib.functional._pool_geometry import _check_input, _finish
 
 __all__ = [
     "adaptive_avg_pool2d",

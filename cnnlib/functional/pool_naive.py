@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from cnnlib.backend import asarray_like, to_numpy
-from cnnlib.functional.pool import _check_input, _finish, _geometry
+from cnnlib.functional._pool_geometry import _check_input, _finish, _geometry
 
 __all__ = ["max_pool2d_naive", "avg_pool2d_naive"]
 
