@@ -416,6 +416,10 @@ def machine_info() -> dict:
         "blas": blas_info(),
         "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
         "cuda_version": torch.version.cuda if cuda else None,
+        "cuda_tf32": {
+            "cudnn": torch.backends.cudnn.allow_tf32,
+            "matmul": torch.backends.cuda.matmul.allow_tf32,
+        },
         "git_commit": commit,
         "git_dirty": bool(dirty) if dirty is not None else None,
     }
@@ -466,6 +470,9 @@ def main(argv=None) -> int:
     if "cuda" in devices and not cuda:
         parser.error("--devices cuda: no CUDA GPU here")
 
+    # float32 on both sides: cuDNN's convolutions would use TF32 tensor cores by default,
+    # while the matrix products cnnlib's convolutions run on do not
+    torch.backends.cudnn.allow_tf32 = False
     ceiling = matmul_gflops(256 if args.quick else 1024)
     gpu_ceiling = cuda_matmul_tflops(1024 if args.quick else 4096) if "cuda" in devices else None
     threads = torch.get_num_threads()

@@ -166,6 +166,9 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = True
+    # float32 on both sides: cuDNN's convolutions would use TF32 tensor cores by default,
+    # while the matrix products cnnlib's convolutions run on do not
+    torch.backends.cudnn.allow_tf32 = False
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "cifar-10-batches-py"
@@ -190,6 +193,7 @@ def main(argv=None) -> int:
         "width": args.width,
         "image_shape": [3, 32, 32],
         "cudnn_benchmark": True,
+        "tf32": False,
         "quick": args.quick,
         "results": results,
         "ratio_torch_over_cnnlib": ratio,
