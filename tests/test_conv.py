@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnlib.backend import to_numpy
+from cnnlib.functional import conv
 from cnnlib.functional._windows import SHORT_ROW
 from cnnlib.functional.conv import (
     conv2d,
@@ -24,6 +25,18 @@ SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+
+
+# conv2d's two CPU fast paths (conv.py picks by output channels per group): FEW_OUTPUTS set
+# so that every convolution takes the one named
+ROUTES = {"rows": 10**9, "im2col": 0}
+
+
+@pytest.fixture(params=sorted(ROUTES))
+def route(request, monkeypatch):
+    """Force the row matrices (MEC) or im2col for every convolution of the test."""
+    monkeypatch.setattr(conv, "FEW_OUTPUTS", ROUTES[request.param])
+    return request.param
 
 
 def _pair(v):
@@ -64,14 +77,14 @@ def check_conv2d(arrays, kwargs, backend):
 
 @SETTINGS
 @given(cfg=conv_configs())
-def test_conv2d_matches_torch(backend, cfg):
+def test_conv2d_matches_torch(backend, route, cfg):
     x, weight, bias, kwargs = cfg
     check_conv2d([x, weight, bias], kwargs, backend)
 
 
 @SETTINGS
 @given(cfg=conv_configs())
-def test_true_conv2d_is_conv2d_with_rotated_kernel(backend, cfg):
+def test_true_conv2d_is_conv2d_with_rotated_kernel(backend, route, cfg):
     x, weight, bias, kwargs = cfg
 
     def torch_true_conv(x, w, b, **kw):
@@ -183,11 +196,12 @@ def test_backward_rejects_wrong_dout_shape():
 @pytest.mark.parametrize("groups", [1, 5])
 @pytest.mark.parametrize("dilation", [1, 2])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups):
+def test_conv2d_on_wide_outputs_matches_torch(backend, route, stride, dilation, groups):
     """Output rows of 16 or more pixels take the (C, N, H, W) working layout; with stride 2,
     60 channels of 3 padded 22 x 38 float64 images (1.2 MiB) make col2im add in two cache
     blocks, and stride 1 takes the full-convolution route on the same wide layout: paths
-    that the small hypothesis-drawn problems above do not reach."""
+    that the small hypothesis-drawn problems above do not reach. The row matrices' route
+    works in the (N, OW) column order here."""
     rng = np.random.default_rng(stride * 10 + dilation + groups)
     x = rng.standard_normal((3, 60, 20, 36))
     weight = rng.standard_normal((10, 60 // groups, 3, 3))
@@ -209,12 +223,13 @@ def test_conv2d_on_wide_outputs_matches_torch(backend, stride, dilation, groups)
     ],
 )
 def test_both_backward_routes_match_torch(
-    backend, c_in, c_out, kernel, padding, dilation, groups, width, full_conv
+    backend, monkeypatch, c_in, c_out, kernel, padding, dilation, groups, width, full_conv
 ):
     """Stride-1 backward passes go through the full convolution of dout or through col2im,
     whichever copies less (see conv.py); each route against torch, and the choice itself."""
     from cnnlib.functional.conv import _full_conv_is_smaller
 
+    monkeypatch.setattr(conv, "FEW_OUTPUTS", ROUTES["im2col"])  # these routes follow im2col
     rng = np.random.default_rng(c_in + 10 * c_out + width)
     x = rng.standard_normal((2, c_in, 7, width))
     weight = rng.standard_normal((c_out, c_in // groups, kernel, kernel))

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnnlib.functional as F
-from cnnlib.functional import _windows, pool
+from cnnlib.functional import _windows, conv, pool
 
 pytestmark = pytest.mark.skipif(torch is None, reason="torch not installed")
 SETTINGS = settings(
@@ -29,6 +29,7 @@ def both_paths(monkeypatch, fn):
     for gpu in (False, True):
         monkeypatch.setattr(_windows, "on_accelerator", lambda a, gpu=gpu: gpu)
         monkeypatch.setattr(pool, "on_accelerator", lambda a, gpu=gpu: gpu)
+        monkeypatch.setattr(conv, "on_accelerator", lambda a, gpu=gpu: gpu)
         results.append(fn())
     return results
 

@@ -68,11 +68,13 @@ from array_api_compat import array_namespace
 
 from cnnlib.backend import namespace
 from cnnlib.functional._conv_checks import _check_conv2d
+from cnnlib.functional._row_windows import add_row_matrices, row_matrices
 from cnnlib.functional._windows import (
     batch_last_for,
     col2im,
     from_working,
     im2col,
+    on_accelerator,
     to_working,
     windows_out_size,
 )
@@ -124,6 +126,23 @@ def _is_pointwise(weight, stride, pad) -> bool:
     return tuple(weight.shape[2:]) == (1, 1) and stride == (1, 1) and not any(pad)
 
 
+FEW_OUTPUTS = 32  # below this many output channels per group, copying costs more than the product
+
+
+def _by_rows(x, weight, dilation, groups) -> bool:
+    """Whether to use row matrices (MEC): on a CPU, a row dilation of 1, and few output
+    channels per group, so that each number im2col would copy meets few multiply-adds."""
+    few = weight.shape[0] // groups < FEW_OUTPUTS
+    return few and dilation[0] == 1 and not on_accelerator(x)
+
+
+def _rows_weight(weight, groups, xp):
+    """(C_out, C_in/G, kH, kW) -> (G, C_out/G, kH * C_in/G * kW), columns ordered (p, c, q)."""
+    c_out, c_in_g, kh, kw = weight.shape
+    w = xp.reshape(weight, (groups, c_out // groups, c_in_g, kh, kw))
+    return xp.reshape(xp.permute_dims(w, (0, 1, 3, 2, 4)), (groups, c_out // groups, -1))
+
+
 def _per_image(a, groups, xp):
     """(N, C, H, W) -> (N, G, C/G, H*W): each image as G matrices of C/G rows."""
     n, c, h, w = a.shape
@@ -155,6 +174,13 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     oh = windows_out_size(hp, kh, stride[0], dilation[0])
     ow = windows_out_size(wp, kw, stride[1], dilation[1])
     batch_last = batch_last_for(ow)  # columns ordered (i, j, n) instead of (n, i, j)
+    if _by_rows(x, weight, dilation, groups):
+        m = row_matrices(x, (kh, kw), stride, dilation, pad, groups, batch_last)
+        out = xp.matmul(_rows_weight(weight, groups, xp), m)  # (OH, G, C_out/G, N*OW)
+        row = (ow, n) if batch_last else (n, ow)
+        out = xp.reshape(out, (oh, c_out) + row)  # -> (N, C_out, OH, OW) view
+        out = xp.permute_dims(out, (3, 1, 0, 2) if batch_last else (2, 1, 0, 3))
+        return _finish_forward(out, bias, cache)
     cols = _columns(x, pad, (kh, kw), stride, dilation, groups, batch_last, xp)  # (G, K, N*OH*OW)
     out = xp.matmul(w_mat, cols)  # (G, C_out/G, N*OH*OW)
     block = (oh, ow, n) if batch_last else (n, oh, ow)
@@ -191,6 +217,8 @@ def conv2d_backward(dout, cache: Conv2dCache):
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
     if _is_pointwise(weight, stride, pad):
         dx, dweight = _pointwise_backward(dout, x, weight, groups, xp)
+    elif _by_rows(x, weight, dilation, groups):
+        dx, dweight = _rows_backward(dout, cache, xp)
     elif _full_conv_is_smaller(cache, (oh, ow)):
         dx, dweight = _full_conv_backward(dout, cache, xp)
     else:
@@ -206,6 +234,24 @@ def _pointwise_backward(dout, x, weight, groups, xp):
     dweight = xp.sum(xp.matmul(d_img, xp.matrix_transpose(x_img)), axis=0)
     dx = xp.reshape(xp.matmul(xp.matrix_transpose(w_mat), d_img), x.shape)
     return dx, xp.reshape(dweight, weight.shape)
+
+
+def _rows_backward(dout, cache, xp):
+    """MEC: dweight = sum over output rows of d_i @ m_i.T, dx from dcols_i = w.T @ d_i."""
+    x, weight, _, stride, pad, dilation, groups, _ = cache
+    c_out, c_in_g, kh, kw = weight.shape
+    n, _, oh, ow = dout.shape
+    batch_last = batch_last_for(ow)
+    m = row_matrices(x, (kh, kw), stride, dilation, pad, groups, batch_last)  # (OH, G, K, N*OW)
+    # dout (N, C_out, OH, OW) -> (OH, G, C_out/G, N*OW), columns ordered like m's
+    d_rows = xp.permute_dims(dout, (2, 1, 3, 0) if batch_last else (2, 1, 0, 3))
+    d_rows = xp.reshape(d_rows, (oh, groups, c_out // groups, -1))
+    dw = xp.sum(xp.matmul(m, xp.matrix_transpose(d_rows)), axis=0)  # (G, K, C_out/G)
+    dw = xp.reshape(dw, (groups, kh, c_in_g, kw, c_out // groups))
+    dweight = xp.reshape(xp.permute_dims(dw, (0, 4, 2, 1, 3)), weight.shape)
+    dcols = xp.matmul(xp.matrix_transpose(_rows_weight(weight, groups, xp)), d_rows)
+    dx = add_row_matrices(dcols, (kh, kw), x.shape, stride, dilation, pad, batch_last)
+    return dx, dweight
 
 
 def _col2im_backward(dout, cache, out_size, xp):
