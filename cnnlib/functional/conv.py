@@ -50,6 +50,17 @@ a ResNet 3x3 layer with 'same' padding.
 A 1x1 kernel with stride 1 and no padding needs no columns at all: every image is already
 the matrix, ``out[n] = weight.reshape(C_out, C_in) @ x[n].reshape(C_in, H*W)``.
 
+With few output channels per group (fewer than ``FEW_OUTPUTS``) each number im2col copies
+takes part in few multiply-adds, and the copy costs more than the product. Such layers
+(LeNet's, a depthwise convolution's) take row matrices instead (MEC, ``_row_windows.py``):
+the input is copied kW times, not kH*kW, and the matrix of output row i is a view of kH
+consecutive rows of that copy, overlapping the next row's::
+
+    m       : (OH, G, kH * C_in/G * kW, N * OW)            rows ordered (p, c, q)
+    out_i   = weight_pcq @ m[i]                            (G, C_out/G, N * OW), OH products
+    dweight = sum over i of dout_i @ m[i].T
+    dx      = add_row_matrices(weight_pcq.T @ dout_i)      (kH + kW additions, not kH*kW)
+
 The columns are ordered (n, i, j), channels lead: each kernel offset's block is then one
 long copy, and the whole batch is one big product (BLAS is efficient on big matrices).
 When output rows are short (under 16 pixels, e.g. LeNet's 10x10 maps) the columns are
