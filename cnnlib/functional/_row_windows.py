@@ -26,7 +26,7 @@ contiguous only with a row dilation of 1; with ``batch_last`` each row is ordere
 
 row_matrices(x, kernel_size, stride, dilation, padding, groups, batch_last)
         -> (OH, G, kH * C/G * kW, N*OW)
-add_row_matrices(dcols, kernel_size, input_size, stride, dilation, padding, batch_last)
+add_row_matrices(dcols, kernel_size, input_shape, stride, dilation, padding, batch_last)
         -> (N, C, H, W), the adjoint: every entry added back to the pixel it came from
 """
 
@@ -103,18 +103,18 @@ def row_matrices(x, kernel_size, stride, dilation, padding, groups=1, batch_last
     return _overlapping_view(z, oh, kh, sh)
 
 
-def add_row_matrices(dcols, kernel_size, input_size, stride, dilation, padding, batch_last=False):
+def add_row_matrices(dcols, kernel_size, input_shape, stride, dilation, padding, batch_last=False):
     """The adjoint of :func:`row_matrices`: add every entry back to the pixel it came from.
 
     dcols : (OH, G, kH * C/G * kW, N*OW) (columns (OW, N) with batch_last)
-    input_size : (N, C, H, W) of the unpadded input
+    input_shape : (N, C, H, W) of the unpadded input (col2im takes only (H, W))
     returns : (N, C, H, W); first kH additions of row blocks into z's gradient, then kW
         additions of its column offsets into the padded image, whose border is dropped
     """
     xp = array_namespace(dcols)
     (kh, kw), (sh, sw), (_, dw) = pair(kernel_size), pair(stride), pair(dilation)
     top, bottom, left, right = padding
-    n, c, h, w = input_size
+    n, c, h, w = input_shape
     oh, groups = dcols.shape[:2]
     hp, wp = h + top + bottom, w + left + right
     ow = windows_out_size(wp, kw, sw, dw)
