@@ -10,6 +10,7 @@ from __future__ import annotations
 from numbers import Integral
 
 from cnnlib.backend import namespace
+from cnnlib.functional._checks import _check_float
 
 
 def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
@@ -23,11 +24,6 @@ def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
         rule = "non-negative" if minimum == 0 else f"at least {minimum}"
         raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
     return int(items[0]), int(items[1])
-
-
-def _check_float(a, name: str, fn: str, xp) -> None:
-    if not xp.isdtype(a.dtype, "real floating"):
-        raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {a.dtype}")
 
 
 def _check_groups(groups, fn: str) -> int:

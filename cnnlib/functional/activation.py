@@ -25,6 +25,7 @@ from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 from cnnlib.backend import namespace
+from cnnlib.functional._checks import _check_dout, _check_float
 
 __all__ = [
     "relu",
@@ -51,26 +52,10 @@ __all__ = [
 # ---------------------------------------------------------------- shared checks
 
 
-def _check_float(a, name: str, fn: str, xp) -> None:
-    if not xp.isdtype(a.dtype, "real floating"):
-        raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {a.dtype}")
-
-
 def _input(input, fn: str):
     """The namespace of a single floating-point input (TypeError otherwise)."""
     xp = namespace(input, names=["input"], fn=fn)
     _check_float(input, "input", fn, xp)
-    return xp
-
-
-def _check_dout(dout, like, fn: str):
-    """dout must be an array of `like`'s library and shape; returns the namespace."""
-    xp = namespace(dout, like, names=["dout", "the cached forward array"], fn=fn)
-    if tuple(dout.shape) != tuple(like.shape):
-        raise ValueError(
-            f"{fn}: dout has shape {tuple(dout.shape)} but the forward output has shape "
-            f"{tuple(like.shape)}"
-        )
     return xp
 
 

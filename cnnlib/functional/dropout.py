@@ -19,7 +19,8 @@ from numbers import Real
 from typing import Any, NamedTuple
 
 from cnnlib import random
-from cnnlib.functional.activation import _check_dout, _input
+from cnnlib.functional._checks import _check_dout
+from cnnlib.functional.activation import _input
 
 __all__ = ["DropoutCache", "dropout", "dropout_forward", "dropout_backward"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from cnnlib.backend import namespace
-from cnnlib.functional.activation import _check_dout, _check_float
+from cnnlib.functional._checks import _check_dout, _check_float
 
 __all__ = ["LinearCache", "linear", "linear_forward", "linear_backward"]
 

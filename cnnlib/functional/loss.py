@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from array_api_compat import device
 
 from cnnlib.backend import namespace
-from cnnlib.functional.activation import _check_float
+from cnnlib.functional._checks import _check_float
 
 __all__ = [
     "CrossEntropyCache",

@@ -38,7 +38,8 @@ from typing import Any, NamedTuple
 from array_api_compat import device
 
 from cnnlib.backend import namespace
-from cnnlib.functional.activation import _check_dout, _check_float, _input
+from cnnlib.functional._checks import _check_dout, _check_float
+from cnnlib.functional.activation import _input
 
 __all__ = [
     "BatchNormCache",
