@@ -130,6 +130,18 @@ def test_grid_drawing_writes_every_value():
     plt.close(fig)
 
 
+def test_signed_grid_gives_opposite_values_opposite_colours():
+    import matplotlib.pyplot as plt
+
+    values = np.array([[-3.0, 0.0, 3.0]])
+    for signed, same in [(False, True), (True, False)]:
+        fig = viz.show_matrices([values], signed=signed)
+        image = fig.axes[0].images[0]
+        rgba = image.cmap(image.norm(image.get_array()))[0]
+        assert np.allclose(rgba[0], rgba[2]) == same
+        plt.close(fig)
+
+
 def test_animation_html_needs_no_network():
     anim = viz.conv_animation(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
     html = viz.animation_html(anim).data

@@ -20,6 +20,7 @@ def draw_grid(
     highlight_color="tab:orange",
     shaded=None,
     fontsize=None,
+    signed=False,
 ):
     """Draw a 2-D array as a grid of boxes with each value written in its cell.
 
@@ -32,13 +33,20 @@ def draw_grid(
         Cells outlined in ``highlight_color`` (a convolution window, dilated or not).
     shaded : (H, W) bool array, optional
         Cells drawn in grey (e.g. padding).
+    signed : bool
+        Shade by the signed value in a diverging map (``cmap`` defaults to "RdBu_r"), so that
+        -3 and 3 get opposite colours; by default cells are shaded by magnitude.
     """
     v = np.asarray(values, dtype=np.float64)
     h, w = v.shape
     finite = v[np.isfinite(v)]
     m = float(np.abs(finite).max()) if finite.size else 1.0
-    colours = np.where(np.isfinite(v), np.abs(np.nan_to_num(v)) / (m or 1.0) * 0.6, 0.0)
-    ax.imshow(colours, cmap=cmap, vmin=0, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    shade = np.nan_to_num(v) if signed else np.abs(np.nan_to_num(v))
+    colours = np.where(np.isfinite(v), shade / (m or 1.0) * 0.6, 0.0)
+    if signed and cmap == "Blues":
+        cmap = "RdBu_r"
+    lo = -1 if signed else 0
+    ax.imshow(colours, cmap=cmap, vmin=lo, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     if shaded is not None:
         grey = np.where(np.asarray(shaded), 0.5, np.nan)
         ax.imshow(
@@ -63,9 +71,10 @@ def draw_grid(
     return ax
 
 
-def show_matrices(matrices, titles=None, symbols=None, fmt="g", figsize=None):
+def show_matrices(matrices, titles=None, symbols=None, fmt="g", figsize=None, signed=False):
     """Draw several matrices side by side, e.g. ``X * K = Y``, with symbols between them.
 
+    ``signed`` shades signed values in a diverging map (see `draw_grid`).
     Returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
@@ -80,7 +89,7 @@ def show_matrices(matrices, titles=None, symbols=None, fmt="g", figsize=None):
     )
     axes = np.atleast_1d(axes)
     for k, (ax, m) in enumerate(zip(axes, matrices)):
-        draw_grid(ax, m, title=titles[k] if titles else None, fmt=fmt)
+        draw_grid(ax, m, title=titles[k] if titles else None, fmt=fmt, signed=signed)
         if symbols and k < n - 1 and symbols[k]:
             ax.annotate(
                 symbols[k],
