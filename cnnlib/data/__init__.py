@@ -1,9 +1,11 @@
-"""Datasets that need no network, a mini-batch loader and augmentations."""
+"""Datasets that need no network (MNIST and Fashion-MNIST subsets shipped in the package among
+them), readers for the standard files, a mini-batch loader and augmentations."""
 
 from cnnlib.data import augment
 from cnnlib.data.digits import Digits, load_digits, resize
 from cnnlib.data.loader import DataLoader
-from cnnlib.data.readers import CIFAR10, CIFAR10_CLASSES, load_cifar10, load_mnist, read_idx
+from cnnlib.data.mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_mnist
+from cnnlib.data.readers import CIFAR10, CIFAR10_CLASSES, load_cifar10, read_idx
 from cnnlib.data.shapes import SHAPES, Shapes, draw_shape, make_shapes
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "CIFAR10_CLASSES",
     "load_cifar10",
     "load_mnist",
+    "load_fashion_mnist",
+    "FASHION_MNIST_CLASSES",
     "read_idx",
     "SHAPES",
     "Shapes",

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["read_idx", "load_mnist", "load_cifar10", "CIFAR10", "CIFAR10_CLASSES"]
+__all__ = ["read_idx", "read_mnist_idx", "load_cifar10", "CIFAR10", "CIFAR10_CLASSES"]
 
 # IDX type byte -> big-endian NumPy dtype
 _IDX_TYPES = {
@@ -70,17 +70,18 @@ def _find(root: Path, stem: str):
     return None
 
 
-def load_mnist(root, kind="train"):
+def read_mnist_idx(root, kind="train", *, caller="read_mnist_idx"):
     """MNIST or Fashion-MNIST (same file names) from the directory `root`.
 
     Expects ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (kind="train") or
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (kind="test"), each optionally
     ending in ``.gz``.
 
-    Returns (x, y): x : (N, 1, 28, 28) float32 in [0, 1], y : (N,) int64.
+    Returns (x, y): x : (N, 1, 28, 28) float32 in [0, 1], y : (N,) int64. Errors name
+    `caller`, the public function that asked (cnnlib.data's load_mnist, load_fashion_mnist).
     """
     if kind not in ("train", "test"):
-        raise ValueError(f"load_mnist: kind must be 'train' or 'test', got {kind!r}")
+        raise ValueError(f"{caller}: kind must be 'train' or 'test', got {kind!r}")
     root = Path(root)
     prefix = "train" if kind == "train" else "t10k"
     stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
@@ -88,13 +89,13 @@ def load_mnist(root, kind="train"):
     if None in paths:
         missing = [s for s, p in zip(stems, paths) if p is None]
         raise FileNotFoundError(
-            f"load_mnist: {root} lacks {' and '.join(missing)} (optionally .gz); expected the "
+            f"{caller}: {root} lacks {' and '.join(missing)} (optionally .gz); expected the "
             f"standard files {stems[0]} and {stems[1]}"
         )
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or labels.shape != (images.shape[0],):
         raise ValueError(
-            f"load_mnist: images {images.shape} and labels {labels.shape} do not match "
+            f"{caller}: images {images.shape} and labels {labels.shape} do not match "
             "(expected (N, H, W) and (N,))"
         )
     x = (images.astype(np.float32) / 255.0)[:, None, :, :]
