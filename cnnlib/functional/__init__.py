@@ -74,6 +74,7 @@ from cnnlib.functional.norm import (
     local_response_norm_backward,
     local_response_norm_forward,
 )
+from cnnlib.functional.pad import pad, pad_backward, pad_forward
 from cnnlib.functional.pool import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -113,6 +114,10 @@ __all__ = [
     "adaptive_max_pool2d",
     "adaptive_max_pool2d_forward",
     "adaptive_max_pool2d_backward",
+    # padding
+    "pad",
+    "pad_forward",
+    "pad_backward",
     # activations
     "relu",
     "relu_forward",

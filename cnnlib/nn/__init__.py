@@ -15,6 +15,13 @@ from cnnlib.nn.loss import CrossEntropyLoss, MSELoss
 from cnnlib.nn.module import Module
 from cnnlib.nn.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from cnnlib.nn.parameter import Parameter
+from cnnlib.nn.padding import (
+    CircularPad2d,
+    ConstantPad2d,
+    ReflectionPad2d,
+    ReplicationPad2d,
+    ZeroPad2d,
+)
 from cnnlib.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -32,6 +39,11 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
+    "ZeroPad2d",
+    "ConstantPad2d",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
+    "CircularPad2d",
     "ReLU",
     "LeakyReLU",
     "Sigmoid",
