@@ -1,12 +1,17 @@
-"""Optimizer.state_dict / load_state_dict: a resumed optimizer takes the same steps."""
+"""Optimizer.state_dict / load_state_dict: torch's layout, and a resumed optimizer takes the
+same steps, whether the saved state came from cnnlib or from torch."""
 
 import pickle
 
 import numpy as np
 import pytest
+from helpers import torch
 
 from cnnlib import nn, optim
+from cnnlib.nn import Parameter
 from cnnlib.random import manual_seed
+
+pytest.importorskip("torch")
 
 
 def _model_and_batches(seed=0):
@@ -30,6 +35,8 @@ MAKERS = {
     "sgd-momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3),
     "sgd-nesterov": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.8, nesterov=True),
     "adam": lambda ps: optim.Adam(ps, lr=0.01, betas=(0.8, 0.99)),
+    "adamw-amsgrad": lambda ps: optim.AdamW(ps, lr=0.01, amsgrad=True),
+    "rmsprop-centered": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
 }
 
 
@@ -69,11 +76,116 @@ def test_state_dict_layout_and_hyperparameters():
     assert sd["param_groups"][0]["params"] == [0, 1, 2, 3]
     # the copy is detached from the live state
     sd["state"][0]["exp_avg"][...] = 0
-    assert np.any(opt.state[0]["exp_avg"] != 0)
+    assert np.any(opt.state[model[0].weight]["exp_avg"] != 0)
     # hyperparameters come back with the state, as in torch
     other = optim.Adam(model.parameters(), lr=0.5)
     other.load_state_dict(sd)
-    assert other.lr == 0.01 and other.betas == (0.9, 0.999)
+    assert other.param_groups[0]["lr"] == 0.01 and other.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+# ----- against torch ---------------------------------------------------------------------
+SHAPES = [(3, 4), (4,), (2, 2, 3, 3)]
+TORCH_CASES = [
+    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=1e-3)),
+    ("SGD", dict(lr=0.1)),  # no state at all
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01, betas=(0.8, 0.95))),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+]
+
+
+def _pair(name, kw, dtype="float64", seed=0):
+    """cnnlib and torch optimizers, two parameter groups, over identical parameters."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    ours = [Parameter(a.copy()) for a in init]
+    theirs = [torch.tensor(a, requires_grad=True) for a in init]
+
+    def groups(ps):
+        return [{"params": ps[:2]}, {"params": ps[2:], "lr": 0.05}]
+
+    opt = getattr(optim, name)(groups(ours), **kw)
+    topt = getattr(torch.optim, name)(groups(theirs), **kw)
+    return ours, theirs, opt, topt, rng
+
+
+def _steps(runs, rng, n, dtype="float64", only=None):
+    """`n` steps of each (parameters, optimizer) run in `runs`, all with the same gradients
+    (parameters outside `only` get none)."""
+    for _ in range(n):
+        grads = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+        for params, opt in runs:
+            opt.zero_grad()
+            for i, (p, g) in enumerate(zip(params, grads)):
+                if only is None or i in only:
+                    p.grad = torch.from_numpy(g.copy()) if isinstance(p, torch.Tensor) else g.copy()
+            opt.step()
+
+
+def _to_numpy(sd):
+    """torch's state dict with every tensor as a NumPy array (as saved without torch)."""
+    state = {
+        i: {k: (v.numpy().copy() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
+        for i, s in sd["state"].items()
+    }
+    return {"state": state, "param_groups": sd["param_groups"]}
+
+
+@pytest.mark.parametrize("name, kw", TORCH_CASES)
+def test_state_dict_keys_and_values_match_torch(name, kw):
+    ours, theirs, opt, topt, rng = _pair(name, kw)
+    _steps([(ours, opt), (theirs, topt)], rng, 3, only={0, 2})  # parameter 1 never stepped
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["param_groups"] == tsd["param_groups"]
+    assert sd["state"].keys() == tsd["state"].keys()
+    for i in tsd["state"]:
+        assert sd["state"][i].keys() == tsd["state"][i].keys()
+        for k, v in tsd["state"][i].items():
+            np.testing.assert_allclose(sd["state"][i][k], v.numpy(), rtol=1e-7, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, kw", TORCH_CASES)
+def test_load_torch_state_then_continue_like_torch(name, kw, dtype):
+    """Train torch for a while; load its state (as NumPy) into cnnlib; both go on equal."""
+    ours, theirs, _, topt, rng = _pair(name, kw, dtype=dtype)
+    _steps([(theirs, topt)], rng, 3, dtype=dtype)
+    for p, t in zip(ours, theirs):
+        p.data[...] = t.detach().numpy()
+    opt = getattr(optim, name)([{"params": ours[:2]}, {"params": ours[2:]}], lr=123.0)
+    opt.load_state_dict(_to_numpy(topt.state_dict()))
+    assert opt.param_groups[1]["lr"] == 0.05  # the hyperparameters came along
+    _steps([(ours, opt), (theirs, topt)], rng, 4, dtype=dtype)
+    tol = dict(rtol=1e-7) if dtype == "float64" else dict(rtol=2e-5, atol=1e-6)
+    for p, t in zip(ours, theirs):
+        assert p.data.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.data, t.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("name, kw", TORCH_CASES)
+def test_torch_loads_cnnlib_state_then_continues_alike(name, kw):
+    """The other way round: a cnnlib state dict, its arrays made tensors, loads into torch."""
+    ours, theirs, opt, _, rng = _pair(name, kw)
+    _steps([(ours, opt)], rng, 3)
+    for p, t in zip(ours, theirs):
+        t.data[...] = torch.from_numpy(p.data)
+    sd = opt.state_dict()
+    state = {
+        i: {k: torch.tensor(v) if isinstance(v, (np.ndarray, int)) else v for k, v in s.items()}
+        for i, s in sd["state"].items()
+    }
+    topt = getattr(torch.optim, name)([{"params": theirs[:2]}, {"params": theirs[2:]}])
+    topt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
+    _steps([(ours, opt), (theirs, topt)], rng, 4)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-7)
+
+
+def test_adamw_stays_decoupled_after_loading_adam_state():
+    _, _, adam, _, _ = _pair("Adam", dict(lr=0.01))
+    ours, _, adamw, _, _ = _pair("AdamW", dict(lr=0.01))
+    adamw.load_state_dict(adam.state_dict())
+    assert all(g["decoupled_weight_decay"] for g in adamw.param_groups)
 
 
 def test_load_state_dict_rejects_another_model():
@@ -81,12 +193,15 @@ def test_load_state_dict_rejects_another_model():
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     _train(model, opt, batches[:1])
     small = optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="sizes \\[4\\].*one group of 2 parameters"):
+    with pytest.raises(ValueError, match=r"hold \[4\] parameters.*groups hold \[2\]"):
         small.load_state_dict(opt.state_dict())
+    # same count, wrong shapes: name the entry
+    other = optim.SGD(nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 3)).double().parameters())
+    with pytest.raises(ValueError, match=r"state\[0\]\['momentum_buffer'\] has shape \(5, 4\)"):
+        other.load_state_dict(opt.state_dict())
 
 
 def test_state_follows_torch_parameters():
-    torch = pytest.importorskip("torch")
     model, batches = _model_and_batches()
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     _train(model, opt, batches[:2])
@@ -94,5 +209,6 @@ def test_state_follows_torch_parameters():
     model.to("torch")
     resumed = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     resumed.load_state_dict(sd)
-    buf = resumed.state[0]["momentum_buffer"]
+    buf = resumed.state[model[0].weight]["momentum_buffer"]
     assert isinstance(buf, torch.Tensor) and buf.dtype == torch.float64
+    assert isinstance(sd["state"][0]["momentum_buffer"], np.ndarray)
