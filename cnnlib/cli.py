@@ -1,11 +1,18 @@
 """Train a cnnlib backbone on MNIST, Fashion-MNIST or CIFAR-10 from the command line.
 
+    python -m cnnlib.train --dataset fashion-mnist           # the subset shipped in cnnlib
     python -m cnnlib.train --dataset mnist --data-dir ~/data/mnist --model lenet5 --epochs 2
     python -m cnnlib.train --dataset cifar10 --model resnet18 --device cuda \\
         --checkpoint runs/r18.ckpt            # saved after every epoch
     python -m cnnlib.train ... --checkpoint runs/r18.ckpt --resume --epochs 5   # carry on
 
-Nothing is downloaded: `--data-dir` must hold the standard files (see `EXPECTED_FILES`).
+Nothing is downloaded. The data come from --data-dir, else from data/DATASET if that folder
+exists, holding the standard files (MNIST, Fashion-MNIST: train-images-idx3-ubyte,
+train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz;
+CIFAR-10: the python-version batches data_batch_1..5 and test_batch); else, for MNIST and
+Fashion-MNIST, from the subsets shipped inside cnnlib (8,000 + 2,000 and 12,000 + 2,000
+images, cnnlib/data/bundled). The run prints which data it used.
+
 The same code runs on NumPy arrays (`--device numpy`) or on torch tensors (`cpu`, `cuda`).
 
 A checkpoint is a pickle of NumPy arrays (no torch needed to read it): the model's
@@ -28,11 +35,15 @@ import numpy as np
 
 from cnnlib import models, nn, optim
 from cnnlib.backend import to_numpy
-from cnnlib.data import DataLoader, load_cifar10, load_mnist
+from cnnlib.data import DataLoader, load_cifar10, load_fashion_mnist, load_mnist
+from cnnlib.data.mnist import BUNDLED_DIR
 from cnnlib.random import get_generator, manual_seed
 from cnnlib.train import evaluate, fit
 
-__all__ = ["main", "parse_args", "run", "build_model", "load_data", "EXPECTED_FILES", "MODELS"]
+__all__ = [
+    "main", "parse_args", "run", "build_model", "load_data", "data_source", "EXPECTED_FILES",
+    "MODELS", "BUNDLED",
+]  # fmt: skip
 
 PROG = "python -m cnnlib.train"
 _MNIST = [
@@ -46,6 +57,18 @@ EXPECTED_FILES = {
     "fashion-mnist": _MNIST,
     "cifar10": [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"],
 }
+NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+# where the full datasets can be had (cnnlib itself downloads nothing)
+SOURCES = {
+    "mnist": "http://yann.lecun.com/exdb/mnist/ (mirror: "
+    "https://ossci-datasets.s3.amazonaws.com/mnist/)",
+    "fashion-mnist": "https://github.com/zalandoresearch/fashion-mnist",
+    "cifar10": "https://www.cs.toronto.edu/~kriz/cifar.html (cifar-10-python.tar.gz)",
+}
+# the IDX datasets' loaders: load(folder, kind) reads the files, load(None, kind) the subset
+# shipped in cnnlib (the file in BUNDLED)
+_IDX_LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+BUNDLED = {"mnist": BUNDLED_DIR / "mnist.npz", "fashion-mnist": BUNDLED_DIR / "fashion_mnist.npz"}
 
 
 def _small(builder, **fixed):
@@ -91,13 +114,26 @@ class DataMissing(Exception):
     """The data directory lacks some of the standard files."""
 
 
-def load_data(dataset: str, data_dir, limit: int | None = None):
+def load_data(dataset: str, data_dir=None, limit: int | None = None):
     """(x_train, y_train, x_test, y_test) as float32 NCHW in [0, 1] and int64 labels.
 
-    Raises DataMissing naming the directory and every expected file that is not there.
+    data_dir=None reads the subset shipped in cnnlib (MNIST and Fashion-MNIST only). Raises
+    DataMissing naming the directory and every expected file that is not there.
     """
-    root = Path(data_dir).expanduser()
+    if data_dir is None:
+        if dataset not in BUNDLED:
+            raise DataMissing(
+                f"no {NAMES[dataset]} data: cnnlib ships none; pass --data-dir "
+                f"(the dataset: {SOURCES[dataset]})"
+            )
+        load = _IDX_LOADERS[dataset]
+        (x_train, y_train), (x_test, y_test) = load(None, "train"), load(None, "test")
+        return _first(limit, x_train, y_train, x_test, y_test)
+    root = Path(data_dir).expanduser().resolve()
     names = EXPECTED_FILES[dataset]
+    where = f"the full dataset: {SOURCES[dataset]}"
+    if dataset in BUNDLED:
+        where += "; or leave out --data-dir to train on the subset shipped in cnnlib"
     if dataset == "cifar10":
         folders = [root / "cifar-10-batches-py", root]
         if not any(all((f / n).exists() for n in names) for f in folders):
@@ -105,45 +141,82 @@ def load_data(dataset: str, data_dir, limit: int | None = None):
             raise DataMissing(
                 f"no CIFAR-10 data in {root}: missing {', '.join(missing)} (the python-version "
                 f"batches, expected in {root} or {folders[0]}). cnnlib downloads nothing: unpack "
-                "cifar-10-python.tar.gz there, or pass --data-dir"
+                f"cifar-10-python.tar.gz there, or pass another --data-dir ({where})"
             )
         x_train, y_train, x_test, y_test = load_cifar10(root)
     else:
         missing = [n for n in names if not any((root / m).exists() for m in (n, n + ".gz"))]
         if missing:
             raise DataMissing(
-                f"no {dataset.upper()} data in {root}: missing {', '.join(missing)} "
+                f"no {NAMES[dataset]} data in {root}: missing {', '.join(missing)} "
                 "(each may also end in .gz). cnnlib downloads nothing: put the four standard "
-                "IDX files there, or pass --data-dir"
+                f"IDX files there, or pass another --data-dir ({where})"
             )
-        x_train, y_train = load_mnist(root, "train")
-        x_test, y_test = load_mnist(root, "test")
-    if limit is not None:
-        x_train, y_train, x_test, y_test = (a[:limit] for a in (x_train, y_train, x_test, y_test))
-    return x_train, y_train, x_test, y_test
+        load = _IDX_LOADERS[dataset]
+        (x_train, y_train), (x_test, y_test) = load(root, "train"), load(root, "test")
+    return _first(limit, x_train, y_train, x_test, y_test)
+
+
+def _first(limit, *arrays):
+    return tuple(arrays) if limit is None else tuple(a[:limit] for a in arrays)
+
+
+def data_source(dataset: str, data_dir=None) -> str:
+    """Where `load_data` reads `dataset` from, in words, with an absolute path."""
+    if data_dir is None and dataset in BUNDLED:
+        return f"{NAMES[dataset]} subset shipped in cnnlib, {BUNDLED[dataset]}"
+    return f"{NAMES[dataset]} files in {Path(data_dir).expanduser().resolve()}"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each option's help (none for flags and options without one)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", choices=sorted(EXPECTED_FILES), required=True)
-    p.add_argument("--data-dir", default=None, help="folder with the files (default data/DATASET)")
-    p.add_argument("--model", choices=sorted(MODELS), default="lenet5")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (not lenet5)")
-    p.add_argument("--epochs", type=int, default=1, help="total epochs, counting resumed ones")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD only")
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    doc = __doc__.split("\n\n")
+    p = argparse.ArgumentParser(
+        prog=PROG, description="\n\n".join(doc[:2]), epilog=doc[2], formatter_class=_HelpFormatter
+    )
+    # fmt: off
+    p.add_argument("--dataset", choices=sorted(EXPECTED_FILES), required=True,
+                   help="the dataset to train on")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the dataset's standard files; default data/DATASET if it "
+                   "exists, else (mnist, fashion-mnist) the subset shipped in cnnlib")
+    p.add_argument("--model", choices=sorted(MODELS), default="lenet5",
+                   help="the backbone (lenet5 reads 32x32: MNIST images are zero-padded)")
+    p.add_argument("--width", type=float, default=1.0,
+                   help="channel multiplier of the backbone (not lenet5)")
+    p.add_argument("--epochs", type=int, default=1,
+                   help="total epochs, counting those a resumed checkpoint already holds")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per training step")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                   help="SGD with momentum, or Adam")
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD's momentum (SGD only)")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 penalty, applied by the optimizer")
     p.add_argument("--device", choices=["numpy", "cpu", "cuda"], default="numpy",
-                   help="NumPy arrays, or torch tensors on the CPU or a GPU")  # fmt: skip
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--limit", type=int, default=None, help="use the first N examples of each split")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", default=None, help="file written after every epoch")
-    p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+                   help="NumPy arrays, or torch tensors on the CPU or a GPU")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="floating-point type of the parameters and images")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only the first N examples of each split (default: all)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights, the shuffling and dropout")
+    p.add_argument("--checkpoint", default=None,
+                   help="file to save the model, optimizer and history to after every epoch")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run saved in --checkpoint up to --epochs in total")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--json", default=None, help="write the metrics to this JSON file")
+    p.add_argument("--json", default=None,
+                   help="write the arguments, the data used and the metrics to this JSON file")
+    # fmt: on
     return p
 
 
@@ -174,8 +247,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"--device {args.device} needs torch, which is not installed")
         if args.device == "cuda" and not torch.cuda.is_available():
             p.error("--device cuda: torch sees no CUDA GPU (use --device cpu or numpy)")
-    if args.data_dir is None:
-        args.data_dir = str(Path("data") / args.dataset)
+    if args.data_dir is None:  # data/DATASET if it exists, else the subset shipped in cnnlib
+        default = Path("data") / args.dataset
+        if default.exists() or args.dataset not in BUNDLED:
+            args.data_dir = str(default)
     return args
 
 
@@ -212,12 +287,15 @@ def _fail(message: str):
 
 def run(args: argparse.Namespace) -> dict:
     """Train as `args` says; returns the metrics written by --json."""
+    source = data_source(args.dataset, args.data_dir)
     try:
         x_train, y_train, x_test, y_test = load_data(args.dataset, args.data_dir, args.limit)
     except DataMissing as e:
         _fail(str(e))
     except (OSError, ValueError, pickle.UnpicklingError) as e:
-        _fail(f"cannot read the {args.dataset} files in {args.data_dir}: {e}")
+        _fail(f"cannot read the {source}: {e}")
+    limited = f", --limit {args.limit}" if args.limit is not None else ""
+    print(f"data: {source} ({len(x_train)} train + {len(x_test)} test images{limited})")
     if args.model == "lenet5" and x_train.shape[-1] == 28:
         pad = ((0, 0), (0, 0), (2, 2), (2, 2))  # LeNet-5 reads 32x32, as in the paper
         x_train, x_test = np.pad(x_train, pad), np.pad(x_test, pad)
@@ -256,6 +334,13 @@ def run(args: argparse.Namespace) -> dict:
         get_generator().bit_generator.state = ckpt["cnnlib_rng"]
         history, start_epoch = ckpt["history"], ckpt["epoch"]
         print(f"resumed from {args.checkpoint} after epoch {start_epoch}")
+        if args.epochs <= start_epoch:
+            print(
+                f"{PROG}: warning: {args.checkpoint} was saved after epoch {start_epoch} and "
+                f"--epochs is {args.epochs} (the total, resumed epochs included): nothing to "
+                f"train; pass --epochs {start_epoch + 1} or more to continue",
+                file=sys.stderr,
+            )
 
     for epoch in range(start_epoch, args.epochs):
         batches = train_loader
@@ -290,7 +375,8 @@ def run(args: argparse.Namespace) -> dict:
             )
     metrics = {
         "args": vars(args),
-        "epochs": args.epochs,
+        "data": source,
+        "epochs": len(history["test_accuracy"]),
         "train_examples": len(x_train),
         "test_examples": len(x_test),
         "test_accuracy": history["test_accuracy"][-1] if history["test_accuracy"] else None,
@@ -298,10 +384,15 @@ def run(args: argparse.Namespace) -> dict:
         "model": model,
     }
     print(f"final test accuracy: {metrics['test_accuracy']:.4f}")
+    if args.checkpoint:
+        state = "saved" if start_epoch < args.epochs else "unchanged, still"
+        where = Path(args.checkpoint).resolve()
+        print(f"checkpoint: {where} ({state} after epoch {metrics['epochs']})")
     if args.json:
         record = {k: v for k, v in metrics.items() if k != "model"}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(record, indent=2))
+        print(f"metrics: {Path(args.json).resolve()}")
     return metrics
 
 

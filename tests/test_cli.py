@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from datasets import write_cifar10, write_mnist
 
-from cnnlib.cli import main
+from cnnlib.cli import BUNDLED, _parser, main
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +38,19 @@ def test_lenet_on_mnist_learns_and_writes_metrics(mnist_dir, tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "epoch 3/3" in printed and "images/s" in printed and "final test accuracy" in printed
+    assert f"data: MNIST files in {mnist_dir} (64 train + 32 test images, --limit 64)" in printed
+    assert printed.rstrip().endswith(f"metrics: {out}")
     record = json.loads(out.read_text())
     h = record["history"]
     assert record["train_examples"] == 64 and record["test_examples"] == 32
+    assert record["data"] == f"MNIST files in {mnist_dir}" and record["epochs"] == 3
     assert len(h["loss"]) == 3 and all(v > 0 for v in h["images_per_s"])
     # the generated digits' brightness encodes the label: the loss must fall
     assert h["loss"][-1] < h["loss"][0]
     assert record["test_accuracy"] == h["test_accuracy"][-1]
 
 
-def test_resumed_run_equals_an_uninterrupted_run(mnist_dir, tmp_path):
+def test_resumed_run_equals_an_uninterrupted_run(mnist_dir, tmp_path, capsys):
     common = _args(mnist_dir, "--model", "lenet5", "--dtype", "float64", "--lr", "0.02")
     straight = tmp_path / "straight.ckpt"
     main([*common, "--epochs", "2", "--checkpoint", str(straight)])
@@ -55,6 +59,7 @@ def test_resumed_run_equals_an_uninterrupted_run(mnist_dir, tmp_path):
     with open(halves, "rb") as f:
         assert pickle.load(f)["epoch"] == 1
     main([*common, "--epochs", "2", "--checkpoint", str(halves), "--resume"])
+    assert f"checkpoint: {halves} (saved after epoch 2)" in capsys.readouterr().out
     with open(straight, "rb") as f:
         a = pickle.load(f)
     with open(halves, "rb") as f:
@@ -82,6 +87,75 @@ def test_resume_refuses_a_checkpoint_of_another_run(mnist_dir, tmp_path, capsys)
     assert "--lr 0.05 (now 0.5)" in capsys.readouterr().err
 
 
+def test_resume_with_no_epochs_left_warns(mnist_dir, tmp_path, capsys):
+    ckpt = tmp_path / "c.ckpt"
+    common = [*_args(mnist_dir, "--model", "lenet5"), "--checkpoint", str(ckpt)]
+    main([*common, "--epochs", "2"])
+    saved = ckpt.read_bytes()
+    capsys.readouterr()
+    for epochs in ("1", "2"):
+        assert main([*common, "--resume", "--epochs", epochs]) == 0
+        out, err = capsys.readouterr()
+        assert f"warning: {ckpt} was saved after epoch 2 and --epochs is {epochs}" in err
+        assert "nothing to train; pass --epochs 3 or more to continue" in err
+        assert f"checkpoint: {ckpt} (unchanged, still after epoch 2)" in out
+        assert "epoch 3/" not in out and ckpt.read_bytes() == saved
+    main([*common, "--resume", "--epochs", "3"])  # one more epoch: no warning
+    out, err = capsys.readouterr()
+    assert "warning" not in err and "epoch 3/3" in out
+
+
+def test_help_shows_defaults_and_describes_every_option(capsys):
+    for action in _parser()._actions:
+        assert action.help, f"{action.option_strings} has no description"
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    text = " ".join(out.split())  # argparse wraps lines
+    # the options section, one entry per option: {"--lr": "--lr LR learning rate (default: 0.05)"}
+    section = out.split("options:\n", 1)[1].split("\n\n", 1)[0]
+    entries = {
+        e.split()[0].rstrip(","): " ".join(e.split()) for e in re.split(r"\n  (?=-)", section)
+    }
+    for option, default in [("--model", "lenet5"), ("--epochs", "1"), ("--batch-size", "64"),
+                            ("--lr", "0.05"), ("--momentum", "0.9"), ("--weight-decay", "0.0"),
+                            ("--device", "numpy"), ("--dtype", "float32"), ("--seed", "0"),
+                            ("--width", "1.0"), ("--optimizer", "sgd")]:  # fmt: skip
+        assert entries[option].endswith(f"(default: {default})"), entries[option]
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "the subset shipped in cnnlib" in text and "Nothing is downloaded" in text
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_bundled_data_without_data_dir(dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no data/DATASET here
+    out = tmp_path / "m.json"
+    argv = ["--dataset", dataset, "--no-progress", "--limit", "48", "--batch-size", "16",
+            "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    name = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
+    line = f"data: {name} subset shipped in cnnlib, {BUNDLED[dataset]} (48 train + 48 test images"
+    assert line in printed
+    record = json.loads(out.read_text())
+    assert record["args"]["data_dir"] is None and str(BUNDLED[dataset]) in record["data"]
+    assert record["train_examples"] == record["test_examples"] == 48
+
+
+def test_data_folder_in_the_working_directory_comes_first(mnist_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mnist").symlink_to(mnist_dir, target_is_directory=True)
+    main(["--dataset", "mnist", "--no-progress", "--limit", "16", "--batch-size", "16"])
+    assert f"data: MNIST files in {mnist_dir} (16 train + 16 test" in capsys.readouterr().out
+    (tmp_path / "data" / "fashion-mnist").mkdir()  # there but empty: an error, not the subset
+    with pytest.raises(SystemExit):
+        main(["--dataset", "fashion-mnist"])
+    err = capsys.readouterr().err
+    assert f"no Fashion-MNIST data in {tmp_path / 'data' / 'fashion-mnist'}: missing" in err
+
+
 def test_resnet18_on_cifar10_with_torch_tensors(cifar_dir, tmp_path):
     pytest.importorskip("torch")
     out = tmp_path / "r.json"
@@ -101,15 +175,33 @@ def test_resnet18_on_cifar10_with_torch_tensors(cifar_dir, tmp_path):
         ("cifar10", ["data_batch_1", "data_batch_5", "test_batch", "cifar-10-batches-py"]),
     ],
 )
-def test_missing_data_is_one_clear_message(dataset, names, tmp_path, capsys):
+def test_missing_data_is_one_clear_message(dataset, names, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as e:
-        main(["--dataset", dataset, "--data-dir", str(tmp_path / "empty")])
+        main(["--dataset", dataset, "--data-dir", "empty"])  # relative: shown absolute
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and str(tmp_path / "empty") in err
+    assert "Traceback" not in err and f"data in {tmp_path / 'empty'}: missing" in err
     assert err.count("error:") == 1
     for name in names:
         assert name in err
+    # where to get the data, and (MNIST, Fashion-MNIST) that the subset needs no --data-dir
+    source = {"mnist": "http://yann.lecun.com/exdb/mnist/",
+              "fashion-mnist": "https://github.com/zalandoresearch/fashion-mnist",
+              "cifar10": "https://www.cs.toronto.edu/~kriz/cifar.html"}[dataset]  # fmt: skip
+    assert f"the full dataset: {source}" in err
+    assert ("leave out --data-dir to train on the subset shipped in cnnlib" in err) == (
+        dataset != "cifar10"
+    )
+
+
+def test_cifar10_without_data_dir_names_the_default_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["--dataset", "cifar10"])
+    assert (
+        f"no CIFAR-10 data in {tmp_path / 'data' / 'cifar10'}: missing" in capsys.readouterr().err
+    )
 
 
 def test_missing_data_from_the_real_command_line(tmp_path):
