@@ -5,8 +5,10 @@
     torchrun --nproc_per_node 4 -m cnnlib.examples.ddp_digits --device cuda    # four GPUs (NCCL)
 
 Every rank sees the same sequence of global batches (same seed) and trains on its equal
-shard of each; rank 0 writes the final parameters (and timings) to ``--out``. With the same
-seed, the parameters after N steps are the same whatever the number of processes.
+shard of each. Rank 0 prints the world size, the steps, the first and last loss, the time and
+the time of one gradient all-reduce, and writes the final parameters (``--out``) and those
+numbers (``--out`` + ``.json``). With the same seed, the parameters after N steps are the same
+whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -57,18 +59,49 @@ def allreduce_seconds(model, repeats: int = 20) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64, help="global batch, split over ranks")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--width", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    p.add_argument("--out", default=None, help=".npz of final parameters (rank 0)")
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m cnnlib.examples.ddp_digits",
+        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1],
+        formatter_class=_HelpFormatter,
+    )
+    # fmt: off
+    p.add_argument("--steps", type=int, default=20, help="training steps (SGD updates)")
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="global batch, split equally over the processes")
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate (SGD, momentum 0.9)")
+    p.add_argument("--width", type=int, default=16, help="channels of the first convolution")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and of the batch order")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float64",
+                   help="floating-point type of the parameters and images")
+    p.add_argument("--out", default=None,
+                   help="rank 0 writes the final parameters to this .npz and the timings to "
+                   "OUT.json (default: write nothing)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
-                   help="cpu: gloo; cuda: one GPU per process (LOCAL_RANK), NCCL")  # fmt: skip
-    args = p.parse_args(argv)
+                   help="cpu: gloo; cuda: one GPU per process (LOCAL_RANK), NCCL")
+    # fmt: on
+    return p
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each option's help (none for options without one)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
+def mean_over_ranks(values: list, device) -> list:
+    """The mean of `values` over the processes: with equal shards, the global batch's loss."""
+    if not dist.is_initialized():
+        return values
+    total = torch.tensor(values, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(total)  # sum
+    return (total / dist.world_size()).tolist()
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
 
     torch.set_num_threads(1)
     distributed = "RANK" in os.environ
@@ -104,25 +137,47 @@ def main(argv=None) -> int:
         opt.step()
         losses.append(float(loss))
     elapsed = time.perf_counter() - start
+    losses = mean_over_ranks(losses, x_all.device)  # each rank's loss is its shard's mean
     comm = allreduce_seconds(model)
 
-    if dist.rank() == 0 and args.out:
-        params = {
-            f"p{i}": np.asarray(p.data.detach().cpu()) for i, p in enumerate(model.parameters())
-        }
-        np.savez(args.out, **params)
-        meta = {
-            "world_size": dist.world_size(),
-            "seconds": elapsed,
-            "steps": args.steps,
-            "losses": losses,
-            "parameters": sum(int(p.data.numel()) for p in model.parameters()),
-            "allreduce_seconds": comm,
-        }
-        with open(str(args.out) + ".json", "w") as f:
-            json.dump(meta, f)
+    meta = {
+        "world_size": dist.world_size(),
+        "seconds": elapsed,
+        "steps": args.steps,
+        "losses": losses,
+        "parameters": sum(int(p.data.numel()) for p in model.parameters()),
+        "allreduce_seconds": comm,
+    }
+    if dist.rank() == 0:
+        files = []
+        if args.out:
+            params = {
+                f"p{i}": np.asarray(p.data.detach().cpu()) for i, p in enumerate(model.parameters())
+            }
+            np.savez(args.out, **params)  # which adds .npz to a name without it
+            with open(str(args.out) + ".json", "w") as f:
+                json.dump(meta, f)
+            npz = args.out if str(args.out).endswith(".npz") else f"{args.out}.npz"
+            files = [os.path.abspath(npz), os.path.abspath(str(args.out) + ".json")]
+        report(meta, args, files)
     dist.destroy_process_group()
     return 0
+
+
+def report(meta: dict, args, files) -> None:
+    """Rank 0's summary of the run, on standard output."""
+    n, steps = meta["world_size"], meta["steps"]
+    backend = torch.distributed.get_backend() if dist.is_initialized() else "no process group"
+    print(f"world size: {n} ({backend}, {args.device})")
+    print(f"steps: {steps} of {args.batch_size} examples ({args.batch_size // n} per process)")
+    if steps:
+        print(f"loss: first {meta['losses'][0]:.4f}, last {meta['losses'][-1]:.4f}")
+    per_step = 1e3 * meta["seconds"] / max(steps, 1)
+    print(f"time: {meta['seconds']:.3f} s ({per_step:.2f} ms per step)")
+    comm = meta["allreduce_seconds"]
+    print(f"all-reduce: {1e3 * comm:.3f} ms per call" if n > 1 else "all-reduce: none (1 process)")
+    written = ", ".join(files) if files else "none (pass --out PATH to save the parameters)"
+    print(f"files written: {written}", flush=True)
 
 
 if __name__ == "__main__":
