@@ -163,8 +163,9 @@ def _first(limit, *arrays):
 
 def data_source(dataset: str, data_dir=None) -> str:
     """Where `load_data` reads `dataset` from, in words, with an absolute path."""
-    if data_dir is None and dataset in BUNDLED:
-        return f"{NAMES[dataset]} subset shipped in cnnlib, {BUNDLED[dataset]}"
+    if data_dir is None:
+        shipped = f"subset shipped in cnnlib, {BUNDLED[dataset]}" if dataset in BUNDLED else "none"
+        return f"{NAMES[dataset]} {shipped}"
     return f"{NAMES[dataset]} files in {Path(data_dir).expanduser().resolve()}"
 
 
