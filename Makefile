@@ -2,7 +2,7 @@
 # Every target creates .venv and installs the pinned requirements when they are missing or changed.
 
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
@@ -16,7 +16,24 @@ NPM_DIR   := tests/book/npm
 NPM_STAMP := $(NPM_DIR)/node_modules/.installed
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: help setup test lint test-lib test-notebooks test-book test-site browser-setup book lab bench costs clean
+# torch: on Linux x86_64, PyPI's torch==2.13.0 is the CUDA build (several GB of CUDA libraries
+# the course never needs). PyTorch's own index has the CPU build, 2.13.0+cpu, which satisfies the
+# pin; it is added when it answers within 10 s. Where it does not (offline mirrors, networks that
+# reach only PyPI) pip takes torch from the usual indexes. `make TORCH_INDEX= setup` skips it.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+PLATFORM    ?= $(shell uname -s)-$(shell uname -m)
+torch_index_option = $(shell \
+	if [ -n "$(TORCH_INDEX)" ] && [ "$(PLATFORM)" = Linux-x86_64 ] && $(PYTHON) -c \
+		'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' \
+		"$(TORCH_INDEX)/torch/" >/dev/null 2>&1; then \
+		echo "--extra-index-url $(TORCH_INDEX)"; fi)
+
+# JupyterLab refuses to start as root (Docker, Codespaces) unless told it may.
+USER_ID  ?= $(shell id -u)
+LAB_ARGS ?=
+
+.PHONY: help setup constraints torch-index test lint test-lib test-notebooks test-book test-site \
+	browser-setup book lab bench costs clean
 
 help:
 	@echo "make book   build the website into _build/html (strict: warnings and failing cells fail)"
@@ -26,14 +43,27 @@ help:
 	@echo "make bench  benchmark cnnlib against torch"
 	@echo "make costs  time and memory of every chapter (benchmarks/results/notebooks.json)"
 
-$(STAMP): requirements.txt pyproject.toml
+# requirements.txt names what the course needs; constraints.txt pins everything those pull in.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
-	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt $(torch_index_option)
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Which index torch comes from on this machine (empty: the usual ones).
+torch-index:
+	@echo "$(torch_index_option)"
+
+# Rewrite constraints.txt from the venv after a deliberate upgrade in requirements.txt
+# (`pip freeze` minus cnnlib itself; torch without its +cpu label, which the pin matches).
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^cnnlib==' \
+	    | sed 's/^\(torch==[^+]*\)+.*/\1/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -87,8 +117,9 @@ $(BOOK_CACHE_STAMP): $(shell find cnnlib book/_ext -name '*.py' 2>/dev/null)
 book: $(STAMP) $(BOOK_CACHE_STAMP)
 	$(JB) build -W -n --keep-going .
 
+# LAB_ARGS passes more options, e.g. `make lab LAB_ARGS="--no-browser --port=8890"`.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(USER_ID)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache test-artifacts

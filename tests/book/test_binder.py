@@ -1,8 +1,12 @@
 """binder/ builds the environment the website's launch buttons open; keep it in step with the
-root requirements (the versions tested here) and free of anything only this machine has."""
+root requirements (the versions tested here) and free of anything only this machine has.
+constraints.txt pins every package those pull in: the venv the tests run in is exactly that set,
+and Binder installs through it too."""
 
 import re
 import stat
+from importlib.metadata import distributions
+from pathlib import Path
 
 import pytest
 from booktools import REPO
@@ -24,15 +28,20 @@ def requirement_lines(path):
     return lines
 
 
+def normalise(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pins(path):
-    """{normalised name: version} of the requirement lines; options (--...) are skipped."""
+    """{normalised name: version} of the requirement lines; options (-c, --...) are skipped."""
     found = {}
     for line in requirement_lines(path):
-        if line.startswith("--"):
+        if line.startswith("-"):
             continue
         match = PIN.match(line)
         assert match, f"{path.name}: not pinned with ==: {line!r}"
-        name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+        name = normalise(match.group(1))
+        assert name not in found, f"{path.name}: {name} pinned twice"
         found[name] = match.group(2)
     return found
 
@@ -76,3 +85,62 @@ def test_post_build_installs_cnnlib_from_the_repository():
     assert "set -euo pipefail" in text
     assert re.search(r"pip install .*-e \.$", text, re.MULTILINE), text
     assert (REPO / "pyproject.toml").read_text(encoding="utf8").count('name = "cnnlib"') == 1
+
+
+# --- constraints.txt: the whole installed set ---------------------------------------------------
+
+CONSTRAINTS = REPO / "constraints.txt"
+# What `pip freeze` leaves out, and the project itself (installed from the checkout).
+NOT_FROZEN = {"pip", "setuptools", "wheel", "distribute", "cnnlib"}
+
+
+def test_constraints_pin_every_package_with_plain_versions():
+    lines = requirement_lines(CONSTRAINTS)
+    assert not [line for line in lines if line.startswith("-")], "options in constraints.txt"
+    constraints = pins(CONSTRAINTS)
+    assert len(constraints) > 100, "constraints.txt should hold the transitive dependencies"
+    assert "cnnlib" not in constraints
+    local = {name: v for name, v in constraints.items() if "+" in v}
+    assert not local, f"local version labels make the file platform-specific: {local}"
+
+
+def test_requirements_and_constraints_agree():
+    constraints = pins(CONSTRAINTS)
+    for name, version in pins(REPO / "requirements.txt").items():
+        assert name in constraints, f"{name} is in requirements.txt but not in constraints.txt"
+        assert constraints[name] == version, (
+            f"{name}: requirements.txt {version}, constraints.txt {constraints[name]}"
+        )
+
+
+def installed():
+    """{normalised name: version} of the environment running the tests (torch's +cpu dropped)."""
+    found = {}
+    for dist in distributions():
+        name = normalise(dist.metadata["Name"])
+        if name not in NOT_FROZEN:
+            found[name] = dist.version.split("+")[0]
+    return found
+
+
+def test_the_environment_is_exactly_the_constraints():
+    """The venv `make setup` built holds the pinned set: nothing missing, extra or drifted.
+    After a deliberate upgrade, `make constraints` rewrites the file from the venv."""
+    constraints, env = pins(CONSTRAINTS), installed()
+    assert sorted(set(env) - set(constraints)) == [], "installed but not in constraints.txt"
+    assert sorted(set(constraints) - set(env)) == [], "in constraints.txt but not installed"
+    drifted = {n: (env[n], constraints[n]) for n in env if env[n] != constraints[n]}
+    assert not drifted, f"installed vs constraints.txt: {drifted}"
+
+
+def test_binder_installs_through_the_root_constraints():
+    lines = requirement_lines(BINDER / "requirements.txt")
+    options = [line.split() for line in lines if line.startswith(("-c", "--constraint"))]
+    assert options == [["-c", "../constraints.txt"]], options
+    # pip reads a nested -c path relative to the file that names it.
+    target = (BINDER / "requirements.txt").parent / options[0][1]
+    assert target.resolve() == CONSTRAINTS.resolve()
+    assert Path(options[0][1]).parts[0] == "..", "the path stays inside the repository"
+    constraints = pins(CONSTRAINTS)
+    for name, version in pins(BINDER / "requirements.txt").items():
+        assert constraints[name] == version.split("+")[0], name
