@@ -14,21 +14,21 @@ The array library is taken from the inputs: NumPy in, NumPy out; torch in, torch
 """
 
 from cnnlib.functional.activation import (
+    hardsigmoid,
+    hardsigmoid_backward,
+    hardsigmoid_forward,
     leaky_relu,
     leaky_relu_backward,
     leaky_relu_forward,
-    log_softmax,
-    log_softmax_backward,
-    log_softmax_forward,
     relu,
+    relu6,
+    relu6_backward,
+    relu6_forward,
     relu_backward,
     relu_forward,
     sigmoid,
     sigmoid_backward,
     sigmoid_forward,
-    softmax,
-    softmax_backward,
-    softmax_forward,
     tanh,
     tanh_backward,
     tanh_forward,
@@ -40,6 +40,14 @@ from cnnlib.functional.adaptive_pool import (
     adaptive_max_pool2d,
     adaptive_max_pool2d_backward,
     adaptive_max_pool2d_forward,
+)
+from cnnlib.functional.binary_cross_entropy import (
+    binary_cross_entropy,
+    binary_cross_entropy_backward,
+    binary_cross_entropy_forward,
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_backward,
+    binary_cross_entropy_with_logits_forward,
 )
 from cnnlib.functional.conv import (
     conv2d,
@@ -55,17 +63,21 @@ from cnnlib.functional.conv_transpose import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
-from cnnlib.functional.dropout import dropout, dropout_backward, dropout_forward
-from cnnlib.functional.fold import fold, unfold
-from cnnlib.functional.linear import linear, linear_backward, linear_forward
-from cnnlib.functional.loss import (
+from cnnlib.functional.cross_entropy import (
     cross_entropy,
     cross_entropy_backward,
     cross_entropy_forward,
-    mse_loss,
-    mse_loss_backward,
-    mse_loss_forward,
+    nll_loss,
+    nll_loss_backward,
+    nll_loss_forward,
 )
+from cnnlib.functional.dropout import dropout, dropout_backward, dropout_forward
+from cnnlib.functional.encoding import one_hot
+from cnnlib.functional.fold import fold, unfold
+from cnnlib.functional.group_norm import group_norm, group_norm_backward, group_norm_forward
+from cnnlib.functional.layer_norm import layer_norm, layer_norm_backward, layer_norm_forward
+from cnnlib.functional.linear import linear, linear_backward, linear_forward
+from cnnlib.functional.loss import mse_loss, mse_loss_backward, mse_loss_forward
 from cnnlib.functional.norm import (
     batch_norm,
     batch_norm_backward,
@@ -84,6 +96,25 @@ from cnnlib.functional.pool import (
     max_pool2d_forward,
 )
 from cnnlib.functional.pool_naive import avg_pool2d_naive, max_pool2d_naive
+from cnnlib.functional.self_gated import (
+    gelu,
+    gelu_backward,
+    gelu_forward,
+    hardswish,
+    hardswish_backward,
+    hardswish_forward,
+    silu,
+    silu_backward,
+    silu_forward,
+)
+from cnnlib.functional.softmax import (
+    log_softmax,
+    log_softmax_backward,
+    log_softmax_forward,
+    softmax,
+    softmax_backward,
+    softmax_forward,
+)
 
 __all__ = [
     # convolution
@@ -131,6 +162,21 @@ __all__ = [
     "tanh",
     "tanh_forward",
     "tanh_backward",
+    "relu6",
+    "relu6_forward",
+    "relu6_backward",
+    "hardsigmoid",
+    "hardsigmoid_forward",
+    "hardsigmoid_backward",
+    "silu",
+    "silu_forward",
+    "silu_backward",
+    "hardswish",
+    "hardswish_forward",
+    "hardswish_backward",
+    "gelu",
+    "gelu_forward",
+    "gelu_backward",
     "softmax",
     "softmax_forward",
     "softmax_backward",
@@ -150,6 +196,12 @@ __all__ = [
     "local_response_norm",
     "local_response_norm_forward",
     "local_response_norm_backward",
+    "layer_norm",
+    "layer_norm_forward",
+    "layer_norm_backward",
+    "group_norm",
+    "group_norm_forward",
+    "group_norm_backward",
     # losses
     "cross_entropy",
     "cross_entropy_forward",
@@ -157,4 +209,14 @@ __all__ = [
     "mse_loss",
     "mse_loss_forward",
     "mse_loss_backward",
+    "nll_loss",
+    "nll_loss_forward",
+    "nll_loss_backward",
+    "binary_cross_entropy",
+    "binary_cross_entropy_forward",
+    "binary_cross_entropy_backward",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_forward",
+    "binary_cross_entropy_with_logits_backward",
+    "one_hot",
 ]

@@ -1,22 +1,26 @@
-"""Elementwise nonlinearities and softmax, forward and backward.
+"""Elementwise nonlinearities, forward and backward: the ReLU family, sigmoid and tanh.
 
-Every op keeps the input's shape::
+Every op keeps the input's shape, ``input : (*) -> out : (*)``, and its backward is
+``dx = dout * f'(x)``:
 
-    input : (*)   ->   out : (*)
+=============  ==============================  ==========================================
+op             forward f(x)                    f'(x) (torch's choice at the kinks)
+=============  ==============================  ==========================================
+relu           max(0, x)                       1 if x > 0 else 0
+leaky_relu     x if x > 0 else a x             1 if x > 0 else a
+relu6          min(max(0, x), 6)               1 if 0 < x < 6 else 0
+hardsigmoid    relu6(x + 3) / 6                1/6 if -3 < x < 3 else 0
+sigmoid        s = 1 / (1 + exp(-x))           s (1 - s)
+tanh           t = tanh(x)                     1 - t^2
+=============  ==============================  ==========================================
 
-=============  ==============================  ==================================
-op             forward                         backward (dx = dout * f'(x))
-=============  ==============================  ==================================
-relu           max(0, x)                       dout where x > 0, else 0
-leaky_relu     x if x > 0 else a x             dout if x > 0 else a dout
-sigmoid        s = 1 / (1 + exp(-x))           dout s (1 - s)
-tanh           t = tanh(x)                     dout (1 - t^2)
-softmax        y = exp(x) / sum exp(x)         y (dout - sum(dout y))
-log_softmax    z = x - log sum exp(x)          dout - exp(z) sum(dout)
-=============  ==============================  ==================================
+The self-gated activations (silu, hardswish, gelu) live in ``self_gated.py``, softmax and
+log_softmax in ``softmax.py``.
 
-softmax and log_softmax subtract the maximum along `dim` first: exp never overflows and
-the result is unchanged, because softmax(x) = softmax(x - c) for any constant c.
+``inplace=True`` does what it does in torch: the result is written into ``input``, which is
+returned (NumPy arrays and torch tensors are both modified). The backward pass still needs
+the original values, so the cache keeps a copy of them: in cnnlib ``inplace`` changes what
+happens to ``input``, not how much memory the pass takes.
 """
 
 from __future__ import annotations
@@ -34,18 +38,18 @@ __all__ = [
     "leaky_relu",
     "leaky_relu_forward",
     "leaky_relu_backward",
+    "relu6",
+    "relu6_forward",
+    "relu6_backward",
+    "hardsigmoid",
+    "hardsigmoid_forward",
+    "hardsigmoid_backward",
     "sigmoid",
     "sigmoid_forward",
     "sigmoid_backward",
     "tanh",
     "tanh_forward",
     "tanh_backward",
-    "softmax",
-    "softmax_forward",
-    "softmax_backward",
-    "log_softmax",
-    "log_softmax_forward",
-    "log_softmax_backward",
 ]
 
 
@@ -73,18 +77,45 @@ def _check_dim(dim, ndim: int, fn: str) -> int:
     return int(dim) % ndim
 
 
+def _check_inplace(inplace, fn: str) -> bool:
+    if not isinstance(inplace, bool):
+        raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+    return inplace
+
+
+def _saved_input(input, inplace: bool, xp):
+    """What the cache keeps of the input: the array itself, or a copy when the forward
+    pass is about to overwrite it."""
+    return xp.asarray(input, copy=True) if inplace else input
+
+
+def _result(input, out, inplace: bool):
+    """torch's ``inplace=True``: write `out` into `input` and return `input`."""
+    if not inplace:
+        return out
+    input[...] = out
+    return input
+
+
+class ElementwiseCache(NamedTuple):
+    """What the backward of an elementwise op of the input needs."""
+
+    x: Any  # the input values, (*) (a copy when the op ran in place)
+
+
 # ---------------------------------------------------------------- relu, leaky_relu
 
 
-class ReluCache(NamedTuple):
-    x: Any  # the input, (*)
+ReluCache = ElementwiseCache
 
 
-def relu_forward(input):
+def relu_forward(input, inplace=False):
     """max(0, x). Returns (out, ReluCache)."""
     xp = _input(input, "relu")
-    out = xp.where(input <= 0, xp.zeros_like(input), input)  # NaN passes through, as in torch
-    return out, ReluCache(input)
+    inplace = _check_inplace(inplace, "relu")
+    x = _saved_input(input, inplace, xp)
+    out = xp.where(x <= 0, xp.zeros_like(x), x)  # NaN passes through, as in torch
+    return _result(input, out, inplace), ReluCache(x)
 
 
 def relu_backward(dout, cache: ReluCache):
@@ -93,13 +124,15 @@ def relu_backward(dout, cache: ReluCache):
     return xp.where(cache.x > 0, dout, xp.zeros_like(dout))
 
 
-def relu(input):
-    """Rectified linear unit, max(0, x). input : (*) -> (*)."""
-    return relu_forward(input)[0]
+def relu(input, inplace=False):
+    """Rectified linear unit, max(0, x). ``input : (*) -> (*)``."""
+    return relu_forward(input, inplace)[0]
 
 
 class LeakyReluCache(NamedTuple):
-    x: Any  # the input, (*)
+    """What :func:`leaky_relu_backward` needs."""
+
+    x: Any  # the input values, (*)
     negative_slope: float
 
 
@@ -109,11 +142,14 @@ def _check_slope(negative_slope) -> float:
     return float(negative_slope)
 
 
-def leaky_relu_forward(input, negative_slope=0.01):
+def leaky_relu_forward(input, negative_slope=0.01, inplace=False):
     """x where x > 0, negative_slope * x elsewhere. Returns (out, LeakyReluCache)."""
     xp = _input(input, "leaky_relu")
     a = _check_slope(negative_slope)
-    return xp.where(input > 0, input, input * a), LeakyReluCache(input, a)
+    inplace = _check_inplace(inplace, "leaky_relu")
+    x = _saved_input(input, inplace, xp)
+    out = xp.where(x > 0, x, x * a)
+    return _result(input, out, inplace), LeakyReluCache(x, a)
 
 
 def leaky_relu_backward(dout, cache: LeakyReluCache):
@@ -122,16 +158,80 @@ def leaky_relu_backward(dout, cache: LeakyReluCache):
     return xp.where(cache.x > 0, dout, dout * cache.negative_slope)
 
 
-def leaky_relu(input, negative_slope=0.01):
-    """Leaky ReLU. input : (*) -> (*)."""
-    return leaky_relu_forward(input, negative_slope)[0]
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """Leaky ReLU. ``input : (*) -> (*)``."""
+    return leaky_relu_forward(input, negative_slope, inplace)[0]
+
+
+# ---------------------------------------------------------------- relu6, hardsigmoid
+
+
+Relu6Cache = ElementwiseCache
+
+
+def relu6_forward(input, inplace=False):
+    """min(max(0, x), 6), MobileNet's bounded ReLU. Returns (out, Relu6Cache)."""
+    xp = _input(input, "relu6")
+    inplace = _check_inplace(inplace, "relu6")
+    x = _saved_input(input, inplace, xp)
+    out = xp.where(x <= 0, xp.zeros_like(x), xp.where(x >= 6, xp.full_like(x, 6), x))
+    return _result(input, out, inplace), Relu6Cache(x)
+
+
+def relu6_backward(dout, cache: Relu6Cache):
+    """dout where 0 < x < 6, else 0 (0 at both kinks, as in torch)."""
+    xp = _check_dout(dout, cache.x, "relu6_backward")
+    inside = (cache.x > 0) & (cache.x < 6)
+    return xp.where(inside, dout, xp.zeros_like(dout))
+
+
+def relu6(input, inplace=False):
+    """ReLU capped at 6. ``input : (*) -> (*)``, values in [0, 6]."""
+    return relu6_forward(input, inplace)[0]
+
+
+HardsigmoidCache = ElementwiseCache
+
+
+def hardsigmoid_forward(input, inplace=False):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, a straight line between.
+    Returns (out, HardsigmoidCache)."""
+    xp = _input(input, "hardsigmoid")
+    inplace = _check_inplace(inplace, "hardsigmoid")
+    x = _saved_input(input, inplace, xp)
+    out = _hardsigmoid(x, xp)
+    return _result(input, out, inplace), HardsigmoidCache(x)
+
+
+def _hardsigmoid(x, xp):
+    line = x / 6 + 0.5
+    return xp.where(x <= -3, xp.zeros_like(x), xp.where(x >= 3, xp.ones_like(x), line))
+
+
+def hardsigmoid_backward(dout, cache: HardsigmoidCache):
+    """dout / 6 where -3 < x < 3, else 0."""
+    xp = _check_dout(dout, cache.x, "hardsigmoid_backward")
+    inside = (cache.x > -3) & (cache.x < 3)
+    return xp.where(inside, dout / 6, xp.zeros_like(dout))
+
+
+def hardsigmoid(input, inplace=False):
+    """A piecewise-linear sigmoid (MobileNetV3's gate). ``input : (*) -> (*)``."""
+    return hardsigmoid_forward(input, inplace)[0]
 
 
 # ---------------------------------------------------------------- sigmoid, tanh
 
 
 class SigmoidCache(NamedTuple):
+    """What :func:`sigmoid_backward` needs."""
+
     out: Any  # s = sigmoid(x), (*); the gradient needs only s
+
+
+def _sigmoid(x, xp):
+    z = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
 def sigmoid_forward(input):
@@ -141,94 +241,40 @@ def sigmoid_forward(input):
     z / (1 + z) (multiply top and bottom by exp(x)). Neither form can overflow.
     """
     xp = _input(input, "sigmoid")
-    z = xp.exp(-xp.abs(input))
-    out = xp.where(input >= 0, 1 / (1 + z), z / (1 + z))
+    out = _sigmoid(input, xp)
     return out, SigmoidCache(out)
 
 
 def sigmoid_backward(dout, cache: SigmoidCache):
     """dout * s * (1 - s)."""
-    _check_dout(dout, cache.out, "sigmoid_backward")
-    return dout * cache.out * (1 - cache.out)
+    xp = _check_dout(dout, cache.out, "sigmoid_backward")
+    return xp.asarray(dout * cache.out * (1 - cache.out))  # asarray: NumPy 0-d stays an array
 
 
 def sigmoid(input):
-    """The logistic function. input : (*) -> (*), values in (0, 1)."""
+    """The logistic function. ``input : (*) -> (*)``, values in (0, 1)."""
     return sigmoid_forward(input)[0]
 
 
 class TanhCache(NamedTuple):
+    """What :func:`tanh_backward` needs."""
+
     out: Any  # t = tanh(x), (*)
 
 
 def tanh_forward(input):
     """tanh(x). Returns (out, TanhCache)."""
     xp = _input(input, "tanh")
-    out = xp.tanh(input)
+    out = xp.asarray(xp.tanh(input))
     return out, TanhCache(out)
 
 
 def tanh_backward(dout, cache: TanhCache):
     """dout * (1 - t^2)."""
-    _check_dout(dout, cache.out, "tanh_backward")
-    return dout * (1 - cache.out * cache.out)
+    xp = _check_dout(dout, cache.out, "tanh_backward")
+    return xp.asarray(dout * (1 - cache.out * cache.out))
 
 
 def tanh(input):
-    """Hyperbolic tangent. input : (*) -> (*), values in (-1, 1)."""
+    """Hyperbolic tangent. ``input : (*) -> (*)``, values in (-1, 1)."""
     return tanh_forward(input)[0]
-
-
-# ---------------------------------------------------------------- softmax, log_softmax
-
-
-class SoftmaxCache(NamedTuple):
-    out: Any  # y = softmax(x, dim), same shape as x
-    dim: int  # non-negative axis
-
-
-def softmax_forward(input, dim):
-    """exp(x_i) / sum_j exp(x_j) along `dim`. Returns (out, SoftmaxCache)."""
-    xp = _input(input, "softmax")
-    dim = _check_dim(dim, input.ndim, "softmax")
-    e = xp.exp(input - xp.max(input, axis=dim, keepdims=True))
-    out = e / xp.sum(e, axis=dim, keepdims=True)
-    return out, SoftmaxCache(out, dim)
-
-
-def softmax_backward(dout, cache: SoftmaxCache):
-    """y * (dout - sum(dout * y, dim)): the Jacobian diag(y) - y y^T applied to dout."""
-    xp = _check_dout(dout, cache.out, "softmax_backward")
-    y = cache.out
-    return y * (dout - xp.sum(dout * y, axis=cache.dim, keepdims=True))
-
-
-def softmax(input, dim):
-    """Softmax along `dim` (required, as in modern torch). input : (*) -> (*)."""
-    return softmax_forward(input, dim)[0]
-
-
-class LogSoftmaxCache(NamedTuple):
-    out: Any  # z = log_softmax(x, dim), same shape as x
-    dim: int
-
-
-def log_softmax_forward(input, dim):
-    """x - log(sum exp(x)) along `dim`, computed as (x - m) - log(sum exp(x - m)) with
-    m = max(x). Returns (out, LogSoftmaxCache)."""
-    xp = _input(input, "log_softmax")
-    dim = _check_dim(dim, input.ndim, "log_softmax")
-    shifted = input - xp.max(input, axis=dim, keepdims=True)
-    out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
-    return out, LogSoftmaxCache(out, dim)
-
-
-def log_softmax_backward(dout, cache: LogSoftmaxCache):
-    """dout - softmax(x) * sum(dout, dim)."""
-    xp = _check_dout(dout, cache.out, "log_softmax_backward")
-    return dout - xp.exp(cache.out) * xp.sum(dout, axis=cache.dim, keepdims=True)
-
-
-def log_softmax(input, dim):
-    """log(softmax(x)) along `dim`, computed stably. input : (*) -> (*)."""
-    return log_softmax_forward(input, dim)[0]

@@ -1,40 +1,40 @@
-"""Cross-entropy and mean squared error, forward and backward.
+"""What every loss shares -- the reduction and torch's legacy arguments -- and mse_loss.
 
-cross_entropy takes raw scores (logits) and integer class indices::
+A loss compares a prediction with a target and returns one value per term (``reduction=
+'none'``), their sum (``'sum'``) or their mean (``'mean'``, the default), as a 0-d array of the
+input's library. Its backward takes the upstream gradient first and returns the gradient
+of the input alone: ``dinput = mse_loss_backward(1.0, cache)``. Targets (and class weights)
+are data, not parameters, so they get no gradient; torch computes one for floating-point
+targets, which is the one place cnnlib returns less than torch.
 
-    input  : (N, C)  or (N, C, H, W)     logits
-    target : (N,)    or (N, H, W)        integers in 0..C-1
-    loss_i = -log softmax(input_i)[target_i] = logsumexp(input_i) - input_i[target_i]
+Signatures are torch's, legacy arguments included: ``mse_loss(input, target,
+size_average=None, reduce=None, reduction='mean', weight=None)``. ``size_average`` and
+``reduce`` are deprecated in torch but still positional there, so ``mse_loss(a, b, 'sum')``
+means ``size_average='sum'`` -- a true value -- and gives the mean, with torch's warning.
+cnnlib maps them exactly as torch does (``_legacy_get_string``), so a call written for
+torch never silently computes something else here.
 
-reduced by 'mean' (over the N (H W) terms), 'sum' or 'none' (one value per term). Its
-gradient is the famous "prediction minus truth"::
+mse_loss::
 
-    dinput = (softmax(input) - one_hot(target)) * dloss     (divided by N (H W) for 'mean')
+    input, target : (*), the same shape
+    loss_i = w_i (input_i - target_i)^2              (w = 1 without weight)
+    'mean' = sum_i loss_i / sum_i w_i                (the number of elements without weight)
+    dinput = 2 w (input - target) * dloss            (divided by the same for 'mean')
 
-mse_loss compares two arrays of the same shape::
-
-    loss   = mean((input - target)^2)        ('sum': the sum; 'none': elementwise)
-    dinput = 2 (input - target) * dloss      (divided by the number of elements for 'mean')
-
-Reduced losses are 0-d arrays of the input's library. The backward functions take the
-upstream gradient first: ``cross_entropy_backward(1.0, cache)``.
+torch broadcasts a target of another shape with a warning; cnnlib raises instead.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from numbers import Real
 from typing import Any, NamedTuple
 
-from array_api_compat import device
-
 from cnnlib.backend import namespace
-from cnnlib.functional._checks import _check_float
+from cnnlib.functional._checks import _check_dout, _check_float, _check_same_dtype
 
 __all__ = [
-    "CrossEntropyCache",
-    "cross_entropy",
-    "cross_entropy_forward",
-    "cross_entropy_backward",
     "MSELossCache",
     "mse_loss",
     "mse_loss_forward",
@@ -44,114 +44,88 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction, fn: str) -> str:
+# ---------------------------------------------------------------- reductions
+
+
+def _legacy_get_string(size_average, reduce, emit_warning=True, stacklevel=5) -> str:
+    """torch's mapping of the deprecated ``size_average``/``reduce`` to a reduction.
+
+    None counts as True. Both true: 'mean'; only reduce true: 'sum'; reduce false: 'none'.
+    Like torch, only their truth value counts and a warning says which reduction to write.
+    """
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        ret = "mean"
+    elif reduce:
+        ret = "sum"
+    else:
+        ret = "none"
+    if emit_warning:
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{ret}' "
+            "instead.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return ret
+
+
+def _check_reduction(size_average, reduce, reduction, fn: str) -> str:
+    """The reduction a torch-shaped call asks for (legacy arguments first, as in torch)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
+    if reduction == "elementwise_mean":
+        warnings.warn(
+            "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        reduction = "mean"
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction
 
 
-def _reduce(values, reduction: str, xp):
+def _reduce(values, reduction: str, xp, divisor: float = 1.0):
+    """values ('none'), their sum, or their sum / divisor ('mean'; NaN when divisor is 0,
+    as in torch); reduced results are 0-d arrays."""
     if reduction == "none":
         return xp.asarray(values)  # NumPy turns 0-d results into scalars; keep arrays
-    total = xp.sum(values)
-    return xp.asarray(total / math.prod(values.shape) if reduction == "mean" else total)
+    total = xp.asarray(xp.sum(values))
+    if reduction == "sum":
+        return total
+    return xp.asarray(total / divisor if divisor != 0 else total * math.nan)
 
 
-def _upstream(dloss, reduction: str, shape, fn: str):
-    """Check the upstream gradient: a number or 0-d array for a reduced loss, an array of
-    `shape` for reduction='none'."""
-    if reduction == "none" and tuple(shape) != ():
-        if not hasattr(dloss, "shape") or tuple(dloss.shape) != tuple(shape):
-            got = tuple(dloss.shape) if hasattr(dloss, "shape") else type(dloss).__name__
+def _check_dloss(dloss, like, reduction: str, shape, fn: str):
+    """The upstream gradient: a number or 0-d array for a reduced loss, an array of the
+    per-term `shape` for reduction='none', in `like`'s library and dtype."""
+    shape = () if reduction != "none" else tuple(shape)
+    if isinstance(dloss, Real) and not isinstance(dloss, bool) and shape == ():
+        return dloss
+    got = tuple(dloss.shape) if hasattr(dloss, "shape") else type(dloss).__name__
+    if not hasattr(dloss, "shape") or tuple(dloss.shape) != shape:
+        if shape == ():
             raise ValueError(
-                f"{fn}: with reduction='none' dloss must be an array of shape {tuple(shape)}, "
-                f"got {got}"
+                f"{fn}: the loss is a scalar, so dloss must be a number or a 0-d array, "
+                f"got {'shape ' if hasattr(dloss, 'shape') else ''}{got}"
             )
-    elif hasattr(dloss, "shape") and tuple(dloss.shape) != ():
         raise ValueError(
-            f"{fn}: the loss is a scalar, so dloss must be a number or a 0-d array, "
-            f"got shape {tuple(dloss.shape)}"
+            f"{fn}: with reduction='none' dloss must be an array of shape {shape}, got {got}"
         )
+    _check_dout(dloss, like, fn, shape=shape)
     return dloss
 
 
-# ---------------------------------------------------------------- cross_entropy
-
-
-class CrossEntropyCache(NamedTuple):
-    """What :func:`cross_entropy_backward` needs."""
-
-    probs: Any  # softmax(input, dim=1), same shape as input
-    one_hot: Any  # one_hot(target) in input's dtype, same shape as input
-    reduction: str
-
-
-def _check_cross_entropy(input, target, fn: str):
-    xp = namespace(input, target, names=["input", "target"], fn=fn)
-    _check_float(input, "input", fn, xp)
-    if input.ndim not in (2, 4):
-        raise ValueError(
-            f"{fn}: input must be (N, C) or (N, C, H, W) logits, got shape {tuple(input.shape)}"
-        )
-    if not xp.isdtype(target.dtype, "integral"):
-        raise TypeError(
-            f"{fn}: target must hold integer class indices, got dtype {target.dtype} "
-            "(convert with .astype(int) / .long())"
-        )
-    expected = (input.shape[0],) + tuple(input.shape[2:])
-    if tuple(target.shape) != expected:
-        raise ValueError(
-            f"{fn}: target must have shape {expected} for input of shape "
-            f"{tuple(input.shape)} (batch size and spatial sizes must match), "
-            f"got {tuple(target.shape)}"
-        )
-    n_classes = input.shape[1]
-    if math.prod(target.shape) > 0:
-        low, high = int(xp.min(target)), int(xp.max(target))
-        bad = low if low < 0 else high if high >= n_classes else None
-        if bad is not None:
-            raise ValueError(
-                f"{fn}: target contains class index {bad}, but input has C={n_classes} "
-                f"classes (valid indices are 0..{n_classes - 1})"
-            )
-    return xp
-
-
-def cross_entropy_forward(input, target, reduction="mean"):
-    """Returns (loss, CrossEntropyCache). See the module docstring."""
-    fn = "cross_entropy"
-    xp = _check_cross_entropy(input, target, fn)
-    _check_reduction(reduction, fn)
-    shifted = input - xp.max(input, axis=1, keepdims=True)
-    exp = xp.exp(shifted)
-    sum_exp = xp.sum(exp, axis=1, keepdims=True)
-    log_probs = shifted - xp.log(sum_exp)
-    # one_hot[n, c, ...] = (target[n, ...] == c): classes (1, C, 1, 1) against (N, 1, H, W)
-    classes = xp.arange(input.shape[1], dtype=target.dtype, device=device(target))
-    classes = xp.reshape(classes, (1, input.shape[1]) + (1,) * (input.ndim - 2))
-    one_hot = xp.astype(xp.expand_dims(target, axis=1) == classes, input.dtype)
-    per_term = -xp.sum(log_probs * one_hot, axis=1)  # (N,) or (N, H, W)
-    loss = _reduce(per_term, reduction, xp)
-    return loss, CrossEntropyCache(exp / sum_exp, one_hot, reduction)
-
-
-def cross_entropy_backward(dloss, cache: CrossEntropyCache):
-    """dinput = (softmax - one_hot) * dloss (/ number of terms for 'mean')."""
-    probs, one_hot, reduction = cache
-    terms_shape = (probs.shape[0],) + tuple(probs.shape[2:])
-    dloss = _upstream(dloss, reduction, terms_shape, "cross_entropy_backward")
-    grad = probs - one_hot
+def _scale(dloss, reduction: str, divisor: float, xp, class_dim: bool = False):
+    """What the per-term gradient is multiplied by: dloss, dloss / divisor ('mean'), or
+    the per-term dloss array ('none', with a class axis inserted when `class_dim`)."""
     if reduction == "none":
-        xp = namespace(dloss, probs, names=["dloss", "the cached logits"], fn="cross_entropy")
-        return grad * xp.expand_dims(dloss, axis=1)
+        return xp.expand_dims(dloss, axis=1) if class_dim and getattr(dloss, "ndim", 0) else dloss
     if reduction == "mean":
-        grad = grad / math.prod(terms_shape)
-    return grad * dloss
-
-
-def cross_entropy(input, target, reduction="mean"):
-    """Softmax cross-entropy from logits and integer targets."""
-    return cross_entropy_forward(input, target, reduction)[0]
+        return dloss / divisor if divisor != 0 else dloss * 0.0
+    return dloss
 
 
 # ---------------------------------------------------------------- mse_loss
@@ -161,36 +135,47 @@ class MSELossCache(NamedTuple):
     """What :func:`mse_loss_backward` needs."""
 
     diff: Any  # input - target, same shape as input
+    weight: Any  # the per-element weight, same shape as input, or None
     reduction: str
+    divisor: float  # the mean's denominator: numel or sum(weight) (1 unless 'mean')
 
 
-def mse_loss_forward(input, target, reduction="mean"):
+def mse_loss_forward(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Returns (loss, MSELossCache). See the module docstring."""
     fn = "mse_loss"
-    xp = namespace(input, target, names=["input", "target"], fn=fn)
+    xp = namespace(input, target, weight, names=["input", "target", "weight"], fn=fn)
     _check_float(input, "input", fn, xp)
     _check_float(target, "target", fn, xp)
+    _check_same_dtype(fn, input=input, target=target, weight=weight)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"{fn}: input and target must have the same shape, got {tuple(input.shape)} "
             f"and {tuple(target.shape)}"
         )
-    _check_reduction(reduction, fn)
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(
+            f"{fn}: weight must have the input's shape {tuple(input.shape)} (one weight per "
+            f"element), got {tuple(weight.shape)}"
+        )
+    reduction = _check_reduction(size_average, reduce, reduction, fn)
     diff = xp.asarray(input - target)  # an array even for 0-d NumPy input
-    return _reduce(diff * diff, reduction, xp), MSELossCache(diff, reduction)
+    squares = diff * diff if weight is None else diff * diff * weight
+    divisor = 1.0
+    if reduction == "mean":
+        divisor = math.prod(diff.shape) if weight is None else float(xp.sum(weight))
+    loss = _reduce(squares, reduction, xp, divisor)
+    return loss, MSELossCache(diff, weight, reduction, divisor)
 
 
 def mse_loss_backward(dloss, cache: MSELossCache):
-    """dinput = 2 (input - target) * dloss (/ number of elements for 'mean')."""
-    diff, reduction = cache
-    dloss = _upstream(dloss, reduction, diff.shape, "mse_loss_backward")
+    """dinput = 2 w (input - target) * dloss (/ numel or sum(w) for 'mean')."""
+    diff, weight, reduction, divisor = cache
+    dloss = _check_dloss(dloss, diff, reduction, diff.shape, "mse_loss_backward")
     xp = namespace(diff, names=["the cached difference"], fn="mse_loss_backward")
-    grad = 2 * diff
-    if reduction == "mean":
-        grad = grad / math.prod(diff.shape)
-    return xp.asarray(grad * dloss)
+    grad = 2 * diff if weight is None else 2 * diff * weight
+    return xp.asarray(grad * _scale(dloss, reduction, divisor, xp))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean squared error between arrays of the same shape."""
-    return mse_loss_forward(input, target, reduction)[0]
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error between arrays of the same shape. ``input, target : (*)``."""
+    return mse_loss_forward(input, target, size_average, reduce, reduction, weight)[0]

@@ -5,15 +5,33 @@ A layer is a thin wrapper around a ``cnnlib.functional`` op: ``forward`` calls
 the parameter gradients to ``Parameter.grad``.
 """
 
-from cnnlib.nn.activation import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from cnnlib.nn.activation import (
+    GELU,
+    Hardsigmoid,
+    Hardswish,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from cnnlib.nn.containers import Concat, Residual, Sequential
 from cnnlib.nn.conv import Conv2d, ConvTranspose2d
 from cnnlib.nn.dropout import Dropout
 from cnnlib.nn.flatten import Flatten
 from cnnlib.nn.linear import Identity, Linear
-from cnnlib.nn.loss import CrossEntropyLoss, MSELoss
+from cnnlib.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from cnnlib.nn.module import Module
-from cnnlib.nn.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from cnnlib.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from cnnlib.nn.parameter import Parameter
 from cnnlib.nn.padding import (
     CircularPad2d,
@@ -49,10 +67,21 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "Softmax",
+    "LogSoftmax",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
+    "SiLU",
+    "GELU",
     "Dropout",
     "BatchNorm1d",
     "BatchNorm2d",
     "LocalResponseNorm",
+    "LayerNorm",
+    "GroupNorm",
     "CrossEntropyLoss",
     "MSELoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
 ]

@@ -1,14 +1,23 @@
-"""Normalisation layers: batch normalisation (with running statistics) and AlexNet's LRN."""
+"""Normalisation layers: batch norm (with running statistics), layer norm, group norm and
+AlexNet's LRN.
+
+Layers with parameters take torch's ``device`` and ``dtype``: without them the parameters are
+float32 NumPy arrays; otherwise they are converted as by ``module.to(device, dtype)``
+(``device="cpu"`` or ``"cuda"`` gives torch tensors).
+"""
 
 from __future__ import annotations
+
+from numbers import Integral
 
 import numpy as np
 
 from cnnlib import functional as F
+from cnnlib.functional._checks import _check_int
 from cnnlib.nn.module import Module
 from cnnlib.nn.parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
 
 class _BatchNorm(Module):
@@ -24,8 +33,8 @@ class _BatchNorm(Module):
     _dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *,
-                 bias: bool = True):  # fmt: skip
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):  # fmt: skip
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -40,6 +49,19 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        _to_device_and_dtype(self, device, dtype)
+
+    def reset_running_stats(self) -> None:
+        """running_mean = 0, running_var = 1, num_batches_tracked = 0 (in place)."""
+        if self.track_running_stats:
+            self.running_mean[...] = 0
+            self.running_var[...] = 1
+            self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, and weight = 1, bias = 0."""
+        self.reset_running_stats()
+        _reset_affine(self)
 
     def extra_repr(self) -> str:
         return (
@@ -94,6 +116,132 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) inputs; statistics per channel over N, H and W."""
 
     _dims = (4,)
+
+
+def _to_device_and_dtype(module, device, dtype) -> None:
+    if device is not None or dtype is not None:
+        module.to(device, dtype)
+
+
+def _reset_affine(module) -> None:
+    """weight = 1, bias = 0, in place (the identity affine map)."""
+    if module.weight is not None:
+        module.weight.data[...] = 1
+    if module.bias is not None:
+        module.bias.data[...] = 0
+
+
+class _AffineNorm(Module):
+    """A normalisation without running statistics followed by an optional affine map."""
+
+    def backward(self, dout):
+        dx, dweight, dbias = self._backward_op(self._check_dout(dout), self.cache)
+        if self.weight is not None:
+            self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def reset_parameters(self) -> None:
+        """weight = 1, bias = 0."""
+        _reset_affine(self)
+
+    def _params(self):
+        weight = None if self.weight is None else self.weight.data
+        bias = None if self.bias is None else self.bias.data
+        return weight, bias
+
+
+class LayerNorm(_AffineNorm):
+    """Layer normalisation over the last dimensions, the ``normalized_shape``.
+
+    ``input : (*, *normalized_shape) -> (*, *normalized_shape)``. Each sample (each
+    position, for the channels-last maps of ConvNeXt) is standardised with its own mean and
+    variance, then scaled and shifted by ``weight`` and ``bias`` of shape
+    ``normalized_shape`` (ones and zeros at first; ``elementwise_affine=False`` drops both,
+    ``bias=False`` only the bias). The same computation in training and evaluation.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None):  # fmt: skip
+        super().__init__()
+        if isinstance(normalized_shape, Integral) and not isinstance(normalized_shape, bool):
+            normalized_shape = (normalized_shape,)
+        if not isinstance(normalized_shape, (tuple, list)):
+            raise TypeError(
+                f"LayerNorm: normalized_shape must be an int or a tuple of ints, got "
+                f"{normalized_shape!r}"
+            )
+        self.normalized_shape = tuple(
+            _check_int(d, "normalized_shape", "LayerNorm", 0) for d in normalized_shape
+        )
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        ones = np.ones(self.normalized_shape, np.float32)
+        zeros = np.zeros(self.normalized_shape, np.float32)
+        self.register_parameter("weight", Parameter(ones) if elementwise_affine else None)
+        has_bias = elementwise_affine and bias
+        self.register_parameter("bias", Parameter(zeros) if has_bias else None)
+        _to_device_and_dtype(self, device, dtype)
+
+    _backward_op = staticmethod(F.layer_norm_backward)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+    def forward(self, x):
+        weight, bias = self._params()
+        self.out, self.cache = F.layer_norm_forward(
+            x, self.normalized_shape, weight, bias, self.eps
+        )
+        return self.out
+
+
+class GroupNorm(_AffineNorm):
+    """Group normalisation: the channels of each sample in ``num_groups`` groups, each group
+    standardised over its channels and positions, then a per-channel affine map.
+
+    ``input : (N, num_channels, *) -> (N, num_channels, *)``. ``affine=False`` drops weight and bias
+    (``bias=False`` only the bias). The same computation in training and evaluation.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *,
+                 bias: bool = True):  # fmt: skip
+        super().__init__()
+        num_groups = _check_int(num_groups, "num_groups", "GroupNorm", 1)
+        num_channels = _check_int(num_channels, "num_channels", "GroupNorm", 0)
+        if num_channels % num_groups != 0:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        ones, zeros = np.ones(num_channels, np.float32), np.zeros(num_channels, np.float32)
+        self.register_parameter("weight", Parameter(ones) if affine else None)
+        self.register_parameter("bias", Parameter(zeros) if affine and bias else None)
+        _to_device_and_dtype(self, device, dtype)
+
+    _backward_op = staticmethod(F.group_norm_backward)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got "
+                f"{tuple(x.shape)}"
+            )
+        weight, bias = self._params()
+        self.out, self.cache = F.group_norm_forward(x, self.num_groups, weight, bias, self.eps)
+        return self.out
 
 
 class LocalResponseNorm(Module):
