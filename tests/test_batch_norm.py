@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import check_op, to_backend, torch
+from helpers import DTYPES, check_op, to_backend, torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ def present_grads(dout, cache):
 
 
 @needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(
     shape=bn_configs(),
@@ -39,15 +40,16 @@ def present_grads(dout, cache):
     with_running=st.booleans(),
     momentum=st.floats(0.0, 1.0),
     eps=st.sampled_from([1e-5, 1e-3, 0.5]),
+    offset=st.sampled_from([1.0, 1000.0]),  # far from 0, var = E[x^2] - E[x]^2 cancels
     seed=st.integers(0, 2**16),
 )
 def test_batch_norm_matches_torch(
-    backend, shape, training, affine, with_running, momentum, eps, seed
+    backend, dtype, shape, training, affine, with_running, momentum, eps, offset, seed
 ):
     with_running = with_running or not training  # eval mode needs running statistics
     rng = np.random.default_rng(seed)
     c = shape[1]
-    x = rng.standard_normal(shape) * 2 + 1
+    x = rng.standard_normal(shape) * 2 + offset
     rm = rng.standard_normal(c) if with_running else None
     rv = rng.uniform(0.5, 2.0, c) if with_running else None
     w = rng.standard_normal(c) if affine in ("both", "weight") else None
@@ -62,23 +64,28 @@ def test_batch_norm_matches_torch(
         backend=backend,
         op=F.batch_norm,
         grad_argnums=argnums,
+        dtype=dtype,
         seed=seed,
     )
 
 
 @needs_torch
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 4)])
 @pytest.mark.parametrize("momentum", [0.1, 0.5, 1.0])
-def test_running_statistics_follow_torch_over_several_batches(backend, shape, momentum):
+def test_running_statistics_follow_torch_over_several_batches(
+    backend, shape, momentum, dtype, rtol
+):
     rng = np.random.default_rng(0)
-    rm, rv = to_backend(np.zeros(3), backend), to_backend(np.ones(3), backend)
+    rm, rv = (to_backend(np.full(3, v, dtype), backend) for v in (0.0, 1.0))
     trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
     for step in range(4):
-        x = rng.standard_normal(shape) * (step + 1) + step
+        x = (rng.standard_normal(shape) * (step + 1) + step).astype(dtype)
         F.batch_norm(to_backend(x, backend), rm, rv, training=True, momentum=momentum)
-        TF.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=momentum)
-        np.testing.assert_allclose(to_numpy(rm), trm.numpy(), rtol=1e-12)
-        np.testing.assert_allclose(to_numpy(rv), trv.numpy(), rtol=1e-12)
+        TF.batch_norm(torch.tensor(x, dtype=torch.float64), trm, trv, None, None, True, momentum)
+        assert to_numpy(rm).dtype == dtype and to_numpy(rv).dtype == dtype
+        np.testing.assert_allclose(to_numpy(rm), trm.numpy(), rtol=rtol)
+        np.testing.assert_allclose(to_numpy(rv), trv.numpy(), rtol=rtol)
 
 
 def test_running_variance_is_unbiased_and_normalisation_biased():
@@ -117,10 +124,16 @@ def test_cumulative_average_is_momentum_one_over_k():
         F.batch_norm(np.ones((2, 3)), rm, rv, training=True, momentum=None)
 
 
-def test_float32_running_stats_with_float64_input_stay_float32():
+@needs_torch
+def test_float64_input_with_float32_running_stats_is_rejected_as_torch_does():
+    """It used to normalise in float64 and cast the new statistics back silently."""
+    x = np.random.default_rng(0).standard_normal((4, 2))
     rm, rv = np.zeros(2, np.float32), np.ones(2, np.float32)
-    F.batch_norm(np.random.default_rng(0).standard_normal((4, 2)), rm, rv, training=True)
-    assert rm.dtype == np.float32 and rv.dtype == np.float32 and rm.any()
+    with pytest.raises(TypeError, match="input is float64, running_mean is float32"):
+        F.batch_norm(x, rm, rv, training=True)
+    assert not rm.any()  # nothing was updated
+    with pytest.raises(RuntimeError):
+        TF.batch_norm(torch.from_numpy(x), *(torch.from_numpy(a) for a in (rm, rv)), training=True)
 
 
 # ------------------------------------------------------------------ bad input

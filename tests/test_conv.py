@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
-from helpers import assert_same_library, check_op, to_backend
+from helpers import DTYPES, assert_same_library, check_op, to_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,23 +68,32 @@ def conv_configs(draw, max_examples_size=4):
     return x, weight, bias, kwargs
 
 
-def check_conv2d(arrays, kwargs, backend):
+def check_conv2d(arrays, kwargs, backend, dtype="float64"):
     """conv2d forward and backward against torch.nn.functional.conv2d; returns the output."""
     return check_op(
-        conv2d_forward, conv2d_backward, tF.conv2d, arrays, kwargs, backend=backend, op=conv2d
+        conv2d_forward,
+        conv2d_backward,
+        tF.conv2d,
+        arrays,
+        kwargs,
+        backend=backend,
+        op=conv2d,
+        dtype=dtype,
     )
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(cfg=conv_configs())
-def test_conv2d_matches_torch(backend, route, cfg):
+def test_conv2d_matches_torch(backend, route, dtype, cfg):
     x, weight, bias, kwargs = cfg
-    check_conv2d([x, weight, bias], kwargs, backend)
+    check_conv2d([x, weight, bias], kwargs, backend, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(cfg=conv_configs())
-def test_true_conv2d_is_conv2d_with_rotated_kernel(backend, route, cfg):
+def test_true_conv2d_is_conv2d_with_rotated_kernel(backend, route, dtype, cfg):
     x, weight, bias, kwargs = cfg
 
     def torch_true_conv(x, w, b, **kw):
@@ -98,6 +107,7 @@ def test_true_conv2d_is_conv2d_with_rotated_kernel(backend, route, cfg):
         kwargs,
         backend=backend,
         op=true_conv2d,
+        dtype=dtype,
     )
     flipped = weight[:, :, ::-1, ::-1].copy()
     np.testing.assert_allclose(
@@ -126,14 +136,15 @@ def test_naive_runs_on_every_backend(backend):
     np.testing.assert_allclose(to_numpy(got), want.numpy(), rtol=1e-10)
 
 
-def test_unbatched_input(backend):
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unbatched_input(backend, dtype):
     rng = np.random.default_rng(4)
     x, w, b = (
         rng.standard_normal((3, 5, 6)),
         rng.standard_normal((4, 3, 3, 3)),
         rng.standard_normal(4),
     )
-    out = check_conv2d([x, w, b], {"padding": 1}, backend)
+    out = check_conv2d([x, w, b], {"padding": 1}, backend, dtype)
     assert out.shape == (4, 5, 6)
 
 
@@ -145,12 +156,6 @@ def test_same_padding_with_even_kernel_pads_bottom_right_like_torch():
     out = conv2d(x, w, padding="same")
     want = np.pad(x, [(0, 0), (0, 0), (1, 2), (1, 2)])[:, :, :5, :5]
     np.testing.assert_array_equal(out, want)
-
-
-def test_mixed_precision_is_promoted():
-    x = np.ones((1, 1, 3, 3), dtype=np.float32)
-    w = np.ones((1, 1, 2, 2), dtype=np.float64)
-    assert conv2d(x, w).dtype == np.float64
 
 
 X = np.zeros((2, 3, 5, 5))
@@ -176,6 +181,13 @@ W = np.zeros((4, 3, 3, 3))
         ((X, W), {"padding": "full"}, ValueError, "'valid', 'same'"),
         ((X, W), {"padding": "same", "stride": 2}, ValueError, "strided"),
         ((X, W), {"stride": 1.5}, TypeError, "stride must be an int"),
+        ((X, W), {"stride": True}, TypeError, "stride must be an int"),
+        ((X, W), {"stride": (1, 1, 1)}, ValueError, "stride must be .* of length 3"),
+        ((X, W), {"padding": (1, 1, 1)}, ValueError, "padding must be .* of length 3"),
+        ((X, W), {"dilation": [1]}, ValueError, "dilation must be .* of length 1"),
+        ((X, W), {"groups": True}, TypeError, "groups must be an int"),
+        ((X, W.astype(np.float32)), {}, TypeError, "input is float64, weight is float32"),
+        ((X, W, np.zeros(4, np.float32)), {}, TypeError, "weight is float64, bias is float32"),
         ((X, W), {"groups": 0}, ValueError, "groups must be at least 1"),
         ((X, W), {"dilation": 3}, ValueError, "larger than the padded input"),
         ((X, np.zeros((4, 3, 6, 2))), {"padding": (0, 1)}, ValueError, "larger than the padded"),
@@ -193,10 +205,11 @@ def test_backward_rejects_wrong_dout_shape():
         conv2d_backward(np.zeros((2, 4, 2, 2)), cache)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("groups", [1, 5])
 @pytest.mark.parametrize("dilation", [1, 2])
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv2d_on_wide_outputs_matches_torch(backend, route, stride, dilation, groups):
+def test_conv2d_on_wide_outputs_matches_torch(backend, route, stride, dilation, groups, dtype):
     """Output rows of 16 or more pixels take the (C, N, H, W) working layout; with stride 2,
     60 channels of 3 padded 22 x 38 float64 images (1.2 MiB) make col2im add in two cache
     blocks, and stride 1 takes the full-convolution route on the same wide layout: paths
@@ -207,7 +220,7 @@ def test_conv2d_on_wide_outputs_matches_torch(backend, route, stride, dilation, 
     weight = rng.standard_normal((10, 60 // groups, 3, 3))
     bias = rng.standard_normal(10)
     kwargs = dict(stride=stride, padding=1, dilation=dilation, groups=groups)
-    out = check_conv2d([x, weight, bias], kwargs, backend)
+    out = check_conv2d([x, weight, bias], kwargs, backend, dtype)
     assert out.shape[0] == 3 and out.shape[3] >= SHORT_ROW
 
 
@@ -222,8 +235,9 @@ def test_conv2d_on_wide_outputs_matches_torch(backend, route, stride, dilation, 
         (4, 4, 2, 3, 1, 1, 12, False),  # padding larger than d(k-1): no full convolution
     ],
 )
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_both_backward_routes_match_torch(
-    backend, monkeypatch, c_in, c_out, kernel, padding, dilation, groups, width, full_conv
+    backend, monkeypatch, c_in, c_out, kernel, padding, dilation, groups, width, full_conv, dtype
 ):
     """Stride-1 backward passes go through the full convolution of dout or through col2im,
     whichever copies less (see conv.py); each route against torch, and the choice itself."""
@@ -236,4 +250,4 @@ def test_both_backward_routes_match_torch(
     kwargs = dict(stride=1, padding=padding, dilation=dilation, groups=groups)
     out, cache = conv2d_forward(x, weight, None, **kwargs)
     assert _full_conv_is_smaller(cache, tuple(out.shape[2:])) == full_conv
-    check_conv2d([x, weight, rng.standard_normal(c_out)], kwargs, backend)
+    check_conv2d([x, weight, rng.standard_normal(c_out)], kwargs, backend, dtype)

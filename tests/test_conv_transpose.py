@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
-from helpers import check_op, to_backend
+from helpers import DTYPES, check_op, to_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,9 +53,10 @@ def transpose_configs(draw):
     return x, weight, bias, kwargs
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(cfg=transpose_configs())
-def test_conv_transpose2d_matches_torch(backend, cfg):
+def test_conv_transpose2d_matches_torch(backend, dtype, cfg):
     x, weight, bias, kwargs = cfg
     out = check_op(
         conv_transpose2d_forward,
@@ -65,6 +66,7 @@ def test_conv_transpose2d_matches_torch(backend, cfg):
         kwargs,
         backend=backend,
         op=conv_transpose2d,
+        dtype=dtype,
     )
     # H_out = (H - 1) s - 2p + d (k - 1) + output_padding + 1
     for axis in (0, 1):
@@ -108,7 +110,8 @@ def test_adjoint_of_conv2d(data, groups, kernel, stride, padding, dilation):
     np.testing.assert_allclose(conv2d_backward(y, cache)[0], back, rtol=1e-10, atol=1e-12)
 
 
-def test_unbatched_input(backend):
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unbatched_input(backend, dtype):
     rng = np.random.default_rng(5)
     x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 3, 3)), np.zeros(3)
     kwargs = {"stride": 2, "padding": 1, "output_padding": 1}
@@ -119,6 +122,7 @@ def test_unbatched_input(backend):
         [x, w, b],
         kwargs,
         backend=backend,
+        dtype=dtype,
     )
     assert out.shape == (3, 6, 8)
 
@@ -147,7 +151,12 @@ W = np.zeros((4, 2, 3, 3))
         ((X, W, np.zeros(3)), {"groups": 2}, ValueError, "bias has 3 entries but there are 4"),
         ((X, W), {"stride": 0}, ValueError, "stride must be at least 1"),
         ((X, W), {"padding": -1}, ValueError, "padding must be non-negative"),
-        ((X, W), {"padding": "same"}, ValueError, "padding must be an int"),
+        ((X, W), {"padding": "same"}, TypeError, "padding must be an int or a pair of ints"),
+        ((X, W), {"stride": (2, 2, 2)}, ValueError, "stride must be .* of length 3"),
+        ((X, W), {"output_padding": (0, 0, 0)}, ValueError, "output_padding .* of length 3"),
+        ((X, W), {"groups": 1.0}, TypeError, "groups must be an int"),
+        ((X.astype(np.float32), W), {}, TypeError, "input is float32, weight is float64"),
+        ((X, W, np.zeros(2, np.float32)), {}, TypeError, "weight is float64, bias is float32"),
         ((X, W), {"output_padding": 1}, ValueError, "smaller than either stride or dilation"),
         ((X, W), {"stride": 2, "output_padding": 2}, ValueError, "output_padding must be smaller"),
         ((X, W), {"padding": 3}, ValueError, "not positive"),

@@ -97,3 +97,32 @@ def test_bad_arguments():
         F.dropout(np.ones(3), training="yes")
     with pytest.raises(ValueError, match="either generator or seed"):
         F.dropout(np.ones(3), generator=np.random.default_rng(0), seed=1)
+
+
+def test_inplace_overwrites_and_returns_the_input(backend):
+    """torch's F.dropout(x, inplace=True) writes the output into x and returns x itself."""
+    x_np = np.random.default_rng(4).uniform(1, 2, (5, 6))
+    x = to_backend(x_np.copy(), backend)
+    want = to_numpy(F.dropout(to_backend(x_np.copy(), backend), 0.4, seed=9))
+    out, cache = F.dropout_forward(x, 0.4, True, True, seed=9)
+    assert out is x
+    np.testing.assert_array_equal(to_numpy(x), want)  # the same mask as out of place
+    dx = F.dropout_backward(to_backend(np.ones((5, 6)), backend), cache)
+    np.testing.assert_allclose(to_numpy(dx), (want != 0) / 0.6)
+    evaluated = to_backend(x_np.copy(), backend)
+    assert F.dropout(evaluated, 0.4, training=False, inplace=True) is evaluated
+    np.testing.assert_array_equal(to_numpy(evaluated), x_np)
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+def test_inplace_is_what_torch_does():
+    x = torch.ones(4, 4, dtype=torch.float64)
+    assert torch.nn.functional.dropout(x, 0.5, True, True) is x
+    y = torch.ones(4, 4, dtype=torch.float64)
+    assert F.dropout(y, 0.5, True, True, seed=0) is y
+    assert set(torch.unique(y).tolist()) <= {0.0, 2.0}
+
+
+def test_inplace_must_be_a_bool():
+    with pytest.raises(TypeError, match="inplace must be True or False"):
+        F.dropout(np.ones(3), 0.5, True, "yes")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
-from helpers import assert_same_library, to_backend
+from helpers import DTYPES, assert_same_library, to_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,22 +29,31 @@ def fold_configs(draw):
     return np.random.default_rng(draw(st.integers(0, 2**16))).standard_normal(shape), kwargs
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(cfg=fold_configs())
-def test_unfold_and_fold_match_torch(backend, cfg):
+def test_unfold_and_fold_match_torch(backend, dtype, cfg):
     x, kwargs = cfg
+    x = x.astype(dtype)
     cols = unfold(to_backend(x, backend), **kwargs)
     assert_same_library(cols, backend)
     want = tF.unfold(torch.tensor(x), **kwargs)
-    np.testing.assert_array_equal(to_numpy(cols), want.numpy())
+    assert to_numpy(cols).dtype == dtype
+    np.testing.assert_array_equal(to_numpy(cols), want.numpy())  # a copy: exact
 
-    y = np.random.default_rng(1).standard_normal(tuple(want.shape))
+    y = np.random.default_rng(1).standard_normal(tuple(want.shape)).astype(dtype)
     image = fold(to_backend(y, backend), x.shape[2:], **kwargs)
     assert_same_library(image, backend)
-    want_image = tF.fold(torch.tensor(y), x.shape[2:], **kwargs)
-    np.testing.assert_allclose(to_numpy(image), want_image.numpy(), rtol=1e-12, atol=1e-14)
+    assert to_numpy(image).dtype == dtype
+    want_image = tF.fold(torch.tensor(y, dtype=torch.float64), x.shape[2:], **kwargs)
+    rtol, atol = (1e-12, 1e-14) if dtype == "float64" else (1e-6, 1e-6)
+    np.testing.assert_allclose(to_numpy(image), want_image.numpy(), rtol=rtol, atol=atol)
     # fold is the adjoint of unfold
-    np.testing.assert_allclose(np.sum(want.numpy() * y), np.sum(x * to_numpy(image)), rtol=1e-10)
+    lhs = np.sum(want.numpy().astype(np.float64) * y)
+    rhs = np.sum(x.astype(np.float64) * to_numpy(image))
+    scale = np.sum(np.abs(x.astype(np.float64) * to_numpy(image)))  # what the sums cancel
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(lhs, rhs, rtol=tol, atol=tol * scale)
 
 
 def test_unbatched(backend):
@@ -79,7 +88,11 @@ def test_convolution_is_a_matrix_product_of_columns():
         (lambda: unfold(np.zeros((1, 1, 3, 3)), 4), ValueError, "does not fit"),
         (lambda: unfold(np.zeros((1, 1, 3, 3)), 2, stride=0), ValueError, "stride must be at"),
         (lambda: unfold(np.zeros((1, 1, 3, 3)), 2, padding=-1), ValueError, "non-negative"),
-        (lambda: unfold(np.zeros((1, 1, 3, 3)), (2, 2, 2)), TypeError, "kernel_size must be"),
+        (lambda: unfold(np.zeros((1, 1, 3, 3)), (2, 2, 2)), ValueError, "kernel_size .* length 3"),
+        (lambda: unfold(np.zeros((1, 1, 3, 3)), True), TypeError, "kernel_size must be an int"),
+        (lambda: unfold(np.zeros((1, 1, 3, 3), int), 2), TypeError, "input must be a floating"),
+        (lambda: fold(np.zeros((1, 4, 4), int), 3, 2), TypeError, "input must be a floating"),
+        (lambda: fold(np.zeros((1, 4, 4)), (3, 3, 3), 2), ValueError, "output_size .* length 3"),
         (lambda: fold(np.zeros((1, 1, 2, 2)), 3, 2), ValueError, "3-D"),
         (lambda: fold(np.zeros((1, 5, 4)), 3, 2), ValueError, "multiple of kH\\*kW = 4"),
         (lambda: fold(np.zeros((1, 4, 5)), 3, 2), ValueError, "5 columns"),

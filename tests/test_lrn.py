@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import check_op, to_backend, torch
+from helpers import DTYPES, check_op, to_backend, torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +15,7 @@ FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
 @needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(
     shape=st.tuples(st.integers(1, 3), st.integers(1, 7)).flatmap(
@@ -26,7 +27,7 @@ FIXTURE_OK = [HealthCheck.function_scoped_fixture]
     k=st.sampled_from([1.0, 2.0]),
     seed=st.integers(0, 2**16),
 )
-def test_lrn_matches_torch(backend, shape, size, alpha, beta, k, seed):
+def test_lrn_matches_torch(backend, dtype, shape, size, alpha, beta, k, seed):
     x = np.random.default_rng(seed).standard_normal(shape) * 2
     check_op(
         F.local_response_norm_forward,
@@ -36,6 +37,7 @@ def test_lrn_matches_torch(backend, shape, size, alpha, beta, k, seed):
         backend=backend,
         op=F.local_response_norm,
         grad_argnums=[0],
+        dtype=dtype,
         seed=seed,
     )
 
@@ -56,7 +58,11 @@ def test_alexnet_defaults_barely_change_small_inputs():
 def test_bad_input():
     with pytest.raises(ValueError, match=r"at least 3-D \(N, C, \*\), got shape \(2, 3\)"):
         F.local_response_norm(np.zeros((2, 3)), 2)
-    with pytest.raises(ValueError, match="size must be a positive int"):
+    with pytest.raises(ValueError, match="size must be at least 1, got 0"):
         F.local_response_norm(np.zeros((2, 3, 4)), 0)
+    with pytest.raises(TypeError, match="size must be an int, got True"):
+        F.local_response_norm(np.zeros((2, 3, 4)), True)
+    with pytest.raises(TypeError, match="size must be an int, got 2.0"):
+        F.local_response_norm(np.zeros((2, 3, 4)), 2.0)
     with pytest.raises(TypeError, match="beta must be a number"):
         F.local_response_norm(np.zeros((2, 3, 4)), 2, beta="0.75")

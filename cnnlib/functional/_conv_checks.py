@@ -7,38 +7,24 @@ work so that bad input never reaches NumPy as an IndexError.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 from cnnlib.backend import namespace
-from cnnlib.functional._checks import _check_float
+from cnnlib.functional._checks import _check_float, _check_int, _check_same_dtype, _int_tuple
 
 
 def _int_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints as (h, w); TypeError/ValueError naming `name` otherwise."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(
-        isinstance(v, Integral) and not isinstance(v, bool) for v in items
-    ):
-        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(items) < minimum:
-        rule = "non-negative" if minimum == 0 else f"at least {minimum}"
-        raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
-    return int(items[0]), int(items[1])
+    """An int or a pair of ints (Python or NumPy, not bool) as (h, w); see ``_int_tuple``."""
+    return _int_tuple(value, 2, name, fn, minimum)
 
 
 def _check_groups(groups, fn: str) -> int:
-    if not isinstance(groups, Integral) or isinstance(groups, bool):
-        raise TypeError(f"{fn}: groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"{fn}: groups must be at least 1, got {groups}")
-    return int(groups)
+    return _check_int(groups, "groups", fn, 1)
 
 
 def _prepare(input, weight, bias, fn: str):
     """Common checks for conv-like ops; returns (xp, x as 4-D, weight, bias, unbatched).
 
     Checks: arrays of one library, input 3-D or 4-D, weight 4-D, bias 1-D, all floating
-    point. Mixed float precisions are promoted to the wider one (as NumPy would).
+    point, of one dtype (torch refuses float32 and float64 in one convolution, and so do we).
     """
     xp = namespace(input, weight, bias, names=["input", "weight", "bias"], fn=fn)
     if input.ndim not in (3, 4):
@@ -49,13 +35,10 @@ def _prepare(input, weight, bias, fn: str):
         raise ValueError(f"{fn}: weight must be 4-D, got shape {tuple(weight.shape)}")
     if bias is not None and bias.ndim != 1:
         raise ValueError(f"{fn}: bias must be 1-D, got shape {tuple(bias.shape)}")
-    arrays = [a for a in (input, weight, bias) if a is not None]
-    for a, name in zip(arrays, ["input", "weight", "bias"]):
-        _check_float(a, name, fn, xp)
-    dtype = xp.result_type(*arrays)
-    input, weight, bias = (
-        a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in (input, weight, bias)
-    )
+    for a, name in zip((input, weight, bias), ("input", "weight", "bias")):
+        if a is not None:
+            _check_float(a, name, fn, xp)
+    _check_same_dtype(fn, input=input, weight=weight, bias=bias)
     unbatched = input.ndim == 3
     if unbatched:
         input = xp.expand_dims(input, axis=0)

@@ -78,6 +78,7 @@ from typing import Any, NamedTuple
 from array_api_compat import array_namespace
 
 from cnnlib.backend import namespace
+from cnnlib.functional._checks import _check_dout
 from cnnlib.functional._conv_checks import _check_conv2d
 from cnnlib.functional._row_windows import add_row_matrices, row_matrices
 from cnnlib.functional._windows import (
@@ -171,8 +172,12 @@ def conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     groups : int dividing both C_in and C_out
     out : (N, C_out, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
     """
+    return _conv2d_forward(input, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv2d_forward(input, weight, bias, stride, padding, dilation, groups, fn):
     xp, x, weight, bias, unbatched, stride, pad, dilation, groups = _check_conv2d(
-        input, weight, bias, stride, padding, dilation, groups, "conv2d"
+        input, weight, bias, stride, padding, dilation, groups, fn
     )
     c_out, c_in_g, kh, kw = weight.shape
     n, _, h, w = x.shape
@@ -209,22 +214,23 @@ def _finish_forward(out, bias, cache):
 def conv2d_backward(dout, cache: Conv2dCache):
     """Gradients of conv2d: ``(dx, dweight, dbias)``; dbias is None without a bias.
 
-    dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input)
+    dout : (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for unbatched input), in
+    the output's dtype
     dx : (N, C_in, H, W), dweight : (C_out, C_in / groups, kH, kW), dbias : (C_out,)
     """
+    return _conv2d_backward(dout, cache, "conv2d_backward")
+
+
+def _conv2d_backward(dout, cache: Conv2dCache, fn: str):
     x, weight, has_bias, stride, pad, dilation, groups, unbatched = cache
-    xp = array_namespace(x, dout)
-    if unbatched:
-        dout = xp.expand_dims(dout, axis=0)
     c_out, c_in_g, kh, kw = weight.shape
     n, c_in, h, w = x.shape
     oh = windows_out_size(h + pad[0] + pad[1], kh, stride[0], dilation[0])
     ow = windows_out_size(w + pad[2] + pad[3], kw, stride[1], dilation[1])
-    expected = (n, c_out, oh, ow)
-    if tuple(dout.shape) != expected:
-        raise ValueError(
-            f"conv2d_backward: dout has shape {tuple(dout.shape)}, expected {expected}"
-        )
+    expected = (c_out, oh, ow) if unbatched else (n, c_out, oh, ow)
+    xp = _check_dout(dout, x, fn, shape=expected)
+    if unbatched:
+        dout = xp.expand_dims(dout, axis=0)
     dbias = xp.sum(dout, axis=(0, 2, 3)) if has_bias else None
     if _is_pointwise(weight, stride, pad):
         dx, dweight = _pointwise_backward(dout, x, weight, groups, xp)
@@ -349,10 +355,12 @@ def true_conv2d_forward(input, weight, bias=None, stride=1, padding=0, dilation=
     Shapes and arguments as :func:`conv2d_forward`; the cache is a :class:`Conv2dCache`
     holding the rotated weight.
     """
-    namespace(input, weight, bias, names=["input", "weight", "bias"], fn="true_conv2d")
+    fn = "true_conv2d"
+    namespace(input, weight, bias, names=["input", "weight", "bias"], fn=fn)
     if weight.ndim != 4:
-        raise ValueError(f"true_conv2d: weight must be 4-D, got shape {tuple(weight.shape)}")
-    return conv2d_forward(input, _rot180(weight), bias, stride, padding, dilation, groups)
+        raise ValueError(f"{fn}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    rotated = _rot180(weight)
+    return _conv2d_forward(input, rotated, bias, stride, padding, dilation, groups, fn)
 
 
 def true_conv2d_backward(dout, cache: Conv2dCache):
@@ -361,7 +369,7 @@ def true_conv2d_backward(dout, cache: Conv2dCache):
     The gradient with respect to the unrotated weight is the rotated gradient of the
     rotated one.
     """
-    dx, dweight, dbias = conv2d_backward(dout, cache)
+    dx, dweight, dbias = _conv2d_backward(dout, cache, "true_conv2d_backward")
     return dx, _rot180(dweight), dbias
 
 

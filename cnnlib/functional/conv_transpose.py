@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from array_api_compat import array_namespace
-
+from cnnlib.functional._checks import _check_dout
 from cnnlib.functional._conv_checks import _check_groups, _int_pair, _prepare
 from cnnlib.functional._windows import pad2d, scatter_add_windows, sliding_windows
 
@@ -49,7 +48,7 @@ class ConvTranspose2dCache(NamedTuple):
     x : (N, C_in, H, W) the (batched) input
     weight : (C_in, C_out / groups, kH, kW)
     has_bias : whether a bias was added (dbias is None otherwise)
-    stride, padding, dilation : (h, w) pairs
+    stride, padding, output_padding, dilation : (h, w) pairs
     groups : int
     unbatched : whether the input was 3-D (C, H, W)
     """
@@ -59,6 +58,7 @@ class ConvTranspose2dCache(NamedTuple):
     has_bias: bool
     stride: tuple[int, int]
     padding: tuple[int, int]
+    output_padding: tuple[int, int]
     dilation: tuple[int, int]
     groups: int
     unbatched: bool
@@ -68,6 +68,21 @@ def _split(n: int, groups: int, g: int) -> slice:
     """Channels of group g when n channels are split into `groups` equal groups."""
     size = n // groups
     return slice(g * size, (g + 1) * size)
+
+
+def _painted_size(size, kernel, stride, dilation, output_padding) -> tuple[int, int]:
+    """(H, W) of the painted image before `padding` is cropped: (H-1)*s + d*(k-1) + 1 + op."""
+    return tuple(
+        (n - 1) * s + d * (k - 1) + 1 + op
+        for n, k, s, d, op in zip(size, kernel, stride, dilation, output_padding)
+    )
+
+
+def _output_size(size, cache) -> tuple[int, int]:
+    """(H_out, W_out) of the forward pass recorded in `cache`, for an input of (H, W) `size`."""
+    kernel = cache.weight.shape[2:]
+    full = _painted_size(size, kernel, cache.stride, cache.dilation, cache.output_padding)
+    return (full[0] - 2 * cache.padding[0], full[1] - 2 * cache.padding[1])
 
 
 def conv_transpose2d_forward(
@@ -87,8 +102,6 @@ def conv_transpose2d_forward(
     xp, x, weight, bias, unbatched = _prepare(input, weight, bias, fn)
     stride = _int_pair(stride, "stride", fn, 1)
     dilation = _int_pair(dilation, "dilation", fn, 1)
-    if isinstance(padding, str):
-        raise ValueError(f"{fn}: padding must be an int or a pair of ints, got {padding!r}")
     padding = _int_pair(padding, "padding", fn, 0)
     out_pad = _int_pair(output_padding, "output_padding", fn, 0)
     groups = _check_groups(groups, fn)
@@ -113,11 +126,7 @@ def conv_transpose2d_forward(
             f"{fn}: bias has {bias.shape[0]} entries but there are {c_out} output channels "
             f"(weight shape {tuple(weight.shape)}, groups={groups})"
         )
-    # size of the painted image before cropping `padding`
-    full = [
-        (size - 1) * s + d * (k - 1) + 1 + op
-        for size, s, d, k, op in zip((h, w), stride, dilation, (kh, kw), out_pad)
-    ]
+    full = _painted_size((h, w), (kh, kw), stride, dilation, out_pad)
     out_size = (full[0] - 2 * padding[0], full[1] - 2 * padding[1])
     if min(out_size) < 1:
         raise ValueError(
@@ -141,7 +150,7 @@ def conv_transpose2d_forward(
     if bias is not None:
         out = out + xp.reshape(bias, (1, c_out, 1, 1))
     cache = ConvTranspose2dCache(
-        x, weight, bias is not None, stride, padding, dilation, groups, unbatched
+        x, weight, bias is not None, stride, padding, out_pad, dilation, groups, unbatched
     )
     return (out[0, ...] if unbatched else out), cache
 
@@ -155,18 +164,15 @@ def conv_transpose2d_backward(dout, cache: ConvTranspose2dCache):
     The windows of the re-padded dout that the forward pass painted into are exactly
     conv2d's windows, so dx is a conv2d of dout with the same weight.
     """
-    x, weight, has_bias, stride, padding, dilation, groups, unbatched = cache
-    xp = array_namespace(x, dout)
-    if unbatched:
-        dout = xp.expand_dims(dout, axis=0)
+    x, weight, has_bias, stride, padding, _, dilation, groups, unbatched = cache
     n, c_in, h, w = x.shape
     c_out = weight.shape[1] * groups
     kh, kw = weight.shape[2:]
-    if dout.ndim != 4 or dout.shape[0] != n or dout.shape[1] != c_out:
-        raise ValueError(
-            f"conv_transpose2d_backward: dout has shape {tuple(dout.shape)}, expected "
-            f"({n}, {c_out}, H_out, W_out)"
-        )
+    out_size = _output_size((h, w), cache)
+    expected = (c_out,) + out_size if unbatched else (n, c_out) + out_size
+    xp = _check_dout(dout, x, "conv_transpose2d_backward", shape=expected)
+    if unbatched:
+        dout = xp.expand_dims(dout, axis=0)
     ph, pw = padding
     dpainted = pad2d(dout, (ph, ph, pw, pw))
     # (N, C_out, H, W, kH, kW); output_padding can leave one extra window: drop it

@@ -11,6 +11,8 @@ dropout is the identity. p = 1 drops everything and returns zeros. The mask come
 the same mask on NumPy, torch CPU and torch GPU. The backward pass reuses the mask::
 
     dx = dout * mask / (1 - p)
+
+``inplace=True`` (as in torch) overwrites `input` with the output and returns it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class DropoutCache(NamedTuple):
     out: Any  # the output, kept only to check dout's shape
 
 
-def dropout_forward(input, p=0.5, training=True, generator=None, seed=None):
+def dropout_forward(input, p=0.5, training=True, inplace=False, *, generator=None, seed=None):
     """Returns (out, DropoutCache). See the module docstring."""
     _input(input, "dropout")
     if not isinstance(p, Real) or isinstance(p, bool):
@@ -41,11 +43,17 @@ def dropout_forward(input, p=0.5, training=True, generator=None, seed=None):
         raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
     if not isinstance(training, bool):
         raise TypeError(f"dropout: training must be True or False, got {training!r}")
+    if not isinstance(inplace, bool):
+        raise TypeError(f"dropout: inplace must be True or False, got {inplace!r}")
     if not training or p == 0:
         return input, DropoutCache(None, input)
     mask = random.bernoulli(input.shape, 1.0 - p, like=input, generator=generator, seed=seed)
     scaled_mask = mask * 0.0 if p == 1 else mask / (1.0 - p)
-    out = input * scaled_mask
+    if inplace:
+        input *= scaled_mask
+        out = input
+    else:
+        out = input * scaled_mask
     return out, DropoutCache(scaled_mask, out)
 
 
@@ -55,6 +63,6 @@ def dropout_backward(dout, cache: DropoutCache):
     return dout if cache.scaled_mask is None else dout * cache.scaled_mask
 
 
-def dropout(input, p=0.5, training=True, generator=None, seed=None):
-    """Inverted dropout. input : (*) -> (*)."""
-    return dropout_forward(input, p, training, generator, seed)[0]
+def dropout(input, p=0.5, training=True, inplace=False, *, generator=None, seed=None):
+    """Inverted dropout. input : (*) -> (*); with ``inplace=True`` input is overwritten."""
+    return dropout_forward(input, p, training, inplace, generator=generator, seed=seed)[0]

@@ -17,6 +17,7 @@ windows sum) and crops the padding. It is the adjoint of ``unfold``, not its inv
 from __future__ import annotations
 
 from cnnlib.backend import namespace
+from cnnlib.functional._checks import _check_float
 from cnnlib.functional._conv_checks import _int_pair
 from cnnlib.functional._windows import (
     pad2d,
@@ -60,6 +61,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """
     fn = "unfold"
     xp = namespace(input, names=["input"], fn=fn)
+    _check_float(input, "input", fn, xp)  # torch's im2col/col2im are floating-point only
     if input.ndim not in (3, 4):
         raise ValueError(
             f"{fn}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(input.shape)}"
@@ -85,6 +87,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """
     fn = "fold"
     xp = namespace(input, names=["input"], fn=fn)
+    _check_float(input, "input", fn, xp)  # torch's im2col/col2im are floating-point only
     if input.ndim not in (2, 3):
         raise ValueError(
             f"{fn}: input must be 3-D (N, C*kH*kW, L) or 2-D (C*kH*kW, L), "

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from cnnlib.backend import namespace
-from cnnlib.functional._checks import _check_dout, _check_float
+from cnnlib.functional._checks import _check_dout, _check_float, _check_same_dtype
 
 __all__ = ["LinearCache", "linear", "linear_forward", "linear_backward"]
 
@@ -33,7 +33,6 @@ class LinearCache(NamedTuple):
     x: Any  # input, (*, in_features)
     weight: Any  # (out_features, in_features)
     has_bias: bool
-    out: Any  # the output, kept only to check dout's shape
 
 
 def _prepare(input, weight, bias, fn: str = "linear"):
@@ -56,11 +55,7 @@ def _prepare(input, weight, bias, fn: str = "linear"):
             f"{fn}: bias must have shape ({weight.shape[0]},) to match weight shape "
             f"{tuple(weight.shape)}, got {tuple(bias.shape)}"
         )
-    arrays = [a for a in (input, weight, bias) if a is not None]
-    dtype = xp.result_type(*arrays)
-    input, weight, bias = (
-        a if a is None or a.dtype == dtype else xp.astype(a, dtype) for a in (input, weight, bias)
-    )
+    _check_same_dtype(fn, input=input, weight=weight, bias=bias)
     return xp, input, weight, bias
 
 
@@ -70,14 +65,14 @@ def linear_forward(input, weight, bias=None):
     out = xp.matmul(input, xp.matrix_transpose(weight))
     if bias is not None:
         out = out + bias
-    return out, LinearCache(input, weight, bias is not None, out)
+    return out, LinearCache(input, weight, bias is not None)
 
 
 def linear_backward(dout, cache: LinearCache):
     """Returns (dx, dweight, dbias); dbias is None when the forward had no bias."""
-    xp = _check_dout(dout, cache.out, "linear_backward")
     x, weight = cache.x, cache.weight
     out_features, in_features = weight.shape
+    xp = _check_dout(dout, x, "linear_backward", shape=tuple(x.shape[:-1]) + (out_features,))
     dx = xp.matmul(dout, weight)
     d2 = xp.reshape(dout, (-1, out_features))  # (B, out)
     x2 = xp.reshape(x, (-1, in_features))  # (B, in)

@@ -32,13 +32,13 @@ by size.) Its backward, with D = k + alpha S and the transposed channel window W
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, NamedTuple
 
 from array_api_compat import device
 
 from cnnlib.backend import namespace
-from cnnlib.functional._checks import _check_dout, _check_float
+from cnnlib.functional._checks import _check_dout, _check_float, _check_int, _check_same_dtype
 from cnnlib.functional.activation import _input
 
 __all__ = [
@@ -92,6 +92,7 @@ def _check_batch_norm_args(input, running_mean, running_var, weight, bias, train
                 f"{fn}: {name} must have shape ({channels},) for input of shape "
                 f"{tuple(input.shape)} (one value per channel), got {tuple(a.shape)}"
             )
+    _check_same_dtype(fn, **dict(zip(names, arrays)))
     if not isinstance(training, bool):
         raise TypeError(f"{fn}: training must be True or False, got {training!r}")
     if (running_mean is None) != (running_var is None):
@@ -131,25 +132,30 @@ def batch_norm_forward(
                 f"{tuple(input.shape)}"
             )
         mean = xp.mean(input, axis=axes, keepdims=True)
-        var = xp.mean((input - mean) ** 2, axis=axes, keepdims=True)
+        centered = input - mean
+        # the rounding error of mean, exactly 0 in exact arithmetic: removing it keeps float32
+        # accurate for inputs far from 0 relative to their spread (as torch's double sums do)
+        error = xp.mean(centered, axis=axes, keepdims=True)
+        mean, centered = mean + error, centered - error
+        var = xp.mean(centered * centered, axis=axes, keepdims=True)
         if running_mean is not None:
             new_mean = (1 - momentum) * running_mean + momentum * xp.reshape(mean, (-1,))
             new_var = (1 - momentum) * running_var + momentum * xp.reshape(var, (-1,)) * (
                 m / (m - 1)
             )
-            running_mean[...] = xp.astype(new_mean, running_mean.dtype)
-            running_var[...] = xp.astype(new_var, running_var.dtype)
+            running_mean[...] = new_mean
+            running_var[...] = new_var
     else:
-        mean = xp.reshape(xp.astype(running_mean, input.dtype), stat_shape)
-        var = xp.reshape(xp.astype(running_var, input.dtype), stat_shape)
+        centered = input - xp.reshape(running_mean, stat_shape)
+        var = xp.reshape(running_var, stat_shape)
     inv_std = 1 / xp.sqrt(var + eps)
-    x_hat = (input - mean) * inv_std
+    x_hat = centered * inv_std
     out = x_hat
-    w = None if weight is None else xp.reshape(xp.astype(weight, input.dtype), stat_shape)
+    w = None if weight is None else xp.reshape(weight, stat_shape)
     if w is not None:
         out = out * w
     if bias is not None:
-        out = out + xp.reshape(xp.astype(bias, input.dtype), stat_shape)
+        out = out + xp.reshape(bias, stat_shape)
     return out, BatchNormCache(x_hat, inv_std, w, bias is not None, training, axes)
 
 
@@ -220,9 +226,7 @@ def local_response_norm_forward(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ValueError(
             f"{fn}: input must be at least 3-D (N, C, *), got shape {tuple(input.shape)}"
         )
-    if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"{fn}: size must be a positive int, got {size!r}")
-    size = int(size)
+    size = _check_int(size, "size", fn, 1)
     alpha, beta, k = (
         _check_number(v, n, fn) for v, n in ((alpha, "alpha"), (beta, "beta"), (k, "k"))
     )
