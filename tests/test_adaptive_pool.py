@@ -1,6 +1,7 @@
 """adaptive_avg_pool2d / adaptive_max_pool2d against torch, bins, ties, and bad input."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from helpers import check_op, to_backend, torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cnnlib import nn
 from cnnlib.backend import to_numpy
 from cnnlib.functional.adaptive_pool import (
     adaptive_avg_pool2d,
@@ -184,3 +186,99 @@ def test_max_tie_goes_to_the_first_maximum(backend):
 def test_bad_input(fn, x, output_size, error, match):
     with pytest.raises(error, match=f"{fn.__name__}: .*{match}"):
         fn(x, output_size)
+
+
+# ------------------------------------------------------------------ indices, float32, dout
+
+
+@needs_torch
+@SETTINGS
+@given(config=adaptive_configs(), ties=st.booleans(), seed=st.integers(0, 2**16))
+def test_max_indices_match_torch(backend, config, ties, seed):
+    """torch's flat indices r * W + c of every bin's maximum (the first of a tie)."""
+    shape, output_size = config
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, shape) * 1.0 if ties else distinct(shape, seed)
+    (out, idx), cache = adaptive_max_pool2d_forward(to_backend(x, backend), output_size, True)
+    want, want_idx = TF.adaptive_max_pool2d(torch.tensor(x), output_size, return_indices=True)
+    np.testing.assert_array_equal(to_numpy(idx), want_idx.numpy())
+    assert to_numpy(idx).dtype == np.int64
+    np.testing.assert_array_equal(to_numpy(out), want.numpy())
+    out2, idx2 = adaptive_max_pool2d(to_backend(x, backend), output_size, return_indices=True)
+    np.testing.assert_array_equal(to_numpy(idx2), want_idx.numpy())
+    # the backward pass takes the gradient of the output alone
+    dx = adaptive_max_pool2d_backward(to_backend(np.ones(want.shape), backend), cache)
+    tx = torch.tensor(x, requires_grad=True)
+    TF.adaptive_max_pool2d(tx, output_size).sum().backward()
+    np.testing.assert_array_equal(to_numpy(dx), tx.grad.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("pool", ["avg", "max"])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(config=adaptive_configs(), seed=st.integers(0, 2**16))
+def test_float32_matches_torch(backend, pool, config, seed):
+    shape, output_size = config
+    fwd, bwd, _ = OPS[pool]
+    kwargs = {"output_size": output_size}
+    x = distinct(shape, seed)
+    check_op(fwd, bwd, reference(pool), [x], kwargs, backend=backend, dtype="float32")
+
+
+@pytest.mark.parametrize("pool", ["avg", "max"])
+@pytest.mark.parametrize(
+    "shape, dout_shape, dtype",
+    [
+        ((2, 3, 5, 5), (1, 3, 2, 2), np.float64),  # would broadcast over the batch
+        ((2, 3, 5, 5), (2, 3, 1, 2), np.float64),  # would broadcast over the rows
+        ((2, 3, 5, 5), (2, 3, 2, 2), np.float32),
+        ((3, 5, 5), (1, 3, 2, 2), np.float64),  # an unbatched output (3, 2, 2)
+    ],
+)
+def test_backward_checks_dout(pool, shape, dout_shape, dtype):
+    fwd, bwd, _ = OPS[pool]
+    out, cache = fwd(np.zeros(shape), 2)
+    match = (
+        r"dout has dtype float32"
+        if dtype == np.float32
+        else re.escape(f"dout has shape {dout_shape} but the forward output has shape {out.shape}")
+    )
+    with pytest.raises(
+        TypeError if dtype == np.float32 else ValueError,
+        match=f"adaptive_{pool}_pool2d_backward: {match}",
+    ):
+        bwd(np.zeros(dout_shape, dtype=dtype), cache)
+
+
+def test_numpy_integer_output_sizes():
+    x = distinct((1, 2, 7, 5))
+    np.testing.assert_array_equal(adaptive_max_pool2d(x, np.int64(3)), adaptive_max_pool2d(x, 3))
+    np.testing.assert_array_equal(
+        adaptive_avg_pool2d(x, (np.int32(2), None)), adaptive_avg_pool2d(x, (2, 5))
+    )
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("AdaptiveMaxPool2d", (3, True)),
+        ("AdaptiveMaxPool2d", ((2, None),)),
+        ("AdaptiveAvgPool2d", (3,)),
+    ],
+)
+def test_layers_match_torch(backend, name, args):
+    x = distinct((2, 3, 7, 5), seed=2)
+    layer, ref = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    tx = torch.tensor(x, requires_grad=True)
+    result, want = layer(to_backend(x, backend)), ref(tx)
+    if getattr(ref, "return_indices", False):
+        (result, idx), (want, want_idx) = result, want
+        np.testing.assert_array_equal(to_numpy(idx), want_idx.numpy())
+    np.testing.assert_allclose(to_numpy(result), want.detach().numpy(), rtol=1e-12)
+    g = np.random.default_rng(1).standard_normal(tuple(want.shape))
+    want.backward(torch.tensor(g))
+    np.testing.assert_allclose(to_numpy(layer.backward(to_backend(g, backend))), tx.grad.numpy())
+    assert repr(layer) == repr(ref)

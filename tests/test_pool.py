@@ -1,6 +1,7 @@
 """max_pool2d / avg_pool2d against torch, the loop versions, ties, and bad input."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from helpers import check_op, to_backend, torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cnnlib import nn
 from cnnlib.backend import to_numpy
 from cnnlib.functional.pool import (
     avg_pool2d,
@@ -306,18 +308,22 @@ def test_avg_pool_divisor_with_padding():
         (
             lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, stride=0),
             ValueError,
-            r"stride must be >= 1",
+            r"stride must be at least 1",
         ),
         (
             lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, dilation=(1, 0)),
             ValueError,
-            r"dilation must be >= 1",
+            r"dilation must be at least 1",
         ),
-        (lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 0), ValueError, r"kernel_size must be >= 1"),
+        (
+            lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 0),
+            ValueError,
+            r"kernel_size must be at least 1",
+        ),
         (
             lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=-1),
             ValueError,
-            r"padding must be >= 0",
+            r"padding must be non-negative",
         ),
         (
             lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2),
@@ -336,10 +342,27 @@ def test_avg_pool_divisor_with_padding():
         ),
         (
             lambda: max_pool2d(np.zeros((1, 1, 4, 4)), (2, 2, 2)),
-            TypeError,
-            r"kernel_size must be an int or a pair",
+            ValueError,
+            r"max_pool2d: kernel_size must be an int or a pair of ints, got \(2, 2, 2\)",
+        ),
+        (
+            lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), [2, 2, 2]),
+            ValueError,
+            r"avg_pool2d: kernel_size must be an int or a pair",
         ),
         (lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), True), TypeError, r"kernel_size"),
+        (lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, (True, 1)), TypeError, r"stride"),
+        (lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, np.float64(1)), TypeError, r"stride"),
+        (
+            lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 2, divisor_override=0),
+            ValueError,
+            r"avg_pool2d: divisor_override must not be zero",
+        ),
+        (
+            lambda: avg_pool2d(np.zeros((1, 1, 4, 4)), 2, divisor_override=2.5),
+            TypeError,
+            r"avg_pool2d: divisor_override must be an int",
+        ),
         (
             lambda: max_pool2d_naive(np.zeros((4, 4)), 2),
             ValueError,
@@ -393,3 +416,167 @@ def test_wide_outputs_over_several_cache_blocks_match_torch(backend, kind, kwarg
     )
     out = check_op(fwd, bwd, ref, [x], kwargs, backend=backend, op=op)
     assert out.shape[-1] >= 16
+
+
+# ------------------------------------------------------------------ indices and divisor_override
+
+
+def with_indices(x, **kwargs):
+    """max_pool2d_forward with return_indices=True, its output without the indices."""
+    (out, _), cache = max_pool2d_forward(x, **kwargs, return_indices=True)
+    return out, cache
+
+
+def torch_with_indices(x, **kwargs):
+    return TF.max_pool2d(x, **kwargs, return_indices=True)[0]
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(config=pool_configs(), ties=st.booleans(), seed=st.integers(0, 2**16))
+def test_max_pool2d_indices_match_torch(backend, config, ties, seed):
+    """torch's flat indices r * W + c of every maximum (the first of a tie), and the backward
+    pass of the output alone when the indices are returned too."""
+    shape, kwargs = config
+    x = np.random.default_rng(seed).integers(0, 3, shape) * 1.0 if ties else distinct(shape, seed)
+    check_op(with_indices, max_pool2d_backward, torch_with_indices, [x], kwargs, backend=backend)
+    out, idx = max_pool2d(to_backend(x, backend), **kwargs, return_indices=True)
+    want_out, want_idx = TF.max_pool2d(torch.tensor(x), **kwargs, return_indices=True)
+    np.testing.assert_array_equal(to_numpy(idx), want_idx.numpy())
+    assert to_numpy(idx).dtype == np.int64
+    np.testing.assert_array_equal(to_numpy(out), want_out.numpy())
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(
+    config=pool_configs(dilation=False),
+    divisor=st.integers(-3, 7).filter(lambda d: d != 0),
+    seed=st.integers(0, 2**16),
+)
+def test_avg_pool2d_divisor_override_matches_torch(backend, config, divisor, seed):
+    shape, kwargs = config
+    kwargs["divisor_override"] = divisor
+    x = np.random.default_rng(seed).standard_normal(shape)
+    check_op(
+        avg_pool2d_forward,
+        avg_pool2d_backward,
+        TF.avg_pool2d,
+        [x],
+        kwargs,
+        backend=backend,
+        op=avg_pool2d,
+        seed=seed,
+    )
+
+
+@needs_torch
+@settings(max_examples=15, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(config=pool_configs(), seed=st.integers(0, 2**16))
+def test_pools_in_float32_match_torch(backend, config, seed):
+    shape, kwargs = config
+    x = distinct(shape, seed)
+    f32 = {"backend": backend, "dtype": "float32"}
+    check_op(max_pool2d_forward, max_pool2d_backward, TF.max_pool2d, [x], kwargs, **f32)
+    kwargs.pop("dilation")
+    check_op(avg_pool2d_forward, avg_pool2d_backward, TF.avg_pool2d, [x], kwargs, **f32)
+
+
+def test_unbatched_indices(backend):
+    x = to_backend(distinct((2, 5, 6)), backend)
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert tuple(idx.shape) == tuple(out.shape) == (2, 2, 3)
+    maxima = np.take_along_axis(to_numpy(x).reshape(2, -1), to_numpy(idx).reshape(2, -1), 1)
+    np.testing.assert_array_equal(maxima, to_numpy(out).reshape(2, -1))
+
+
+@needs_torch
+def test_gpu_path_gives_the_same_indices(monkeypatch):
+    """The whole-window GPU path (_pool_gpu.py), switched on for CPU tensors, returns torch's
+    indices and checks dout like the CPU path."""
+    from cnnlib.functional import _windows, pool
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.integers(-2, 3, (2, 3, 7, 6)).astype(np.float64))
+    want, want_idx = TF.max_pool2d(x, 3, 2, 1, return_indices=True)
+    for gpu in (False, True):
+        monkeypatch.setattr(_windows, "on_accelerator", lambda a, gpu=gpu: gpu)
+        monkeypatch.setattr(pool, "on_accelerator", lambda a, gpu=gpu: gpu)
+        (out, idx), cache = max_pool2d_forward(x, 3, 2, 1, return_indices=True)
+        np.testing.assert_array_equal(idx.numpy(), want_idx.numpy())
+        np.testing.assert_array_equal(out.numpy(), want.numpy())
+        with pytest.raises(ValueError, match=r"dout has shape \(1, 3, 4, 3\)"):
+            max_pool2d_backward(torch.ones(1, 3, 4, 3, dtype=torch.float64), cache)
+
+
+# ------------------------------------------------------------------ dout and integer arguments
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+@pytest.mark.parametrize(
+    "shape, dout_shape, dtype",
+    [
+        ((2, 3, 5, 5), (1, 3, 2, 2), np.float64),  # would broadcast over the batch
+        ((2, 3, 5, 5), (2, 3, 2, 1), np.float64),  # would broadcast over the columns
+        ((2, 3, 5, 5), (2, 3, 3, 3), np.float64),  # would be cropped
+        ((2, 3, 5, 5), (2, 3, 2, 2), np.float32),  # float64 output
+        ((3, 5, 5), (1, 3, 2, 2), np.float64),  # an unbatched output (3, 2, 2)
+    ],
+)
+def test_backward_checks_dout(pool, shape, dout_shape, dtype):
+    fwd, bwd = {
+        "max": (max_pool2d_forward, max_pool2d_backward),
+        "avg": (avg_pool2d_forward, avg_pool2d_backward),
+    }[pool]
+    out, cache = fwd(np.zeros(shape), 2)
+    if dtype == np.float32:
+        error, match = TypeError, r"dout has dtype float32 but the forward output has dtype float64"
+    else:
+        shapes = f"dout has shape {dout_shape} but the forward output has shape {out.shape}"
+        error, match = ValueError, re.escape(shapes)
+    with pytest.raises(error, match=f"{pool}_pool2d_backward: {match}"):
+        bwd(np.zeros(dout_shape, dtype=dtype), cache)
+
+
+def test_numpy_integers_and_one_tuples_are_ints():
+    """np.int64(2) and (2,) mean 2, as in torch."""
+    x = distinct((1, 2, 7, 7))
+    want = max_pool2d(x, 3, 2, 1, 1)
+    got = max_pool2d(x, np.int64(3), np.int32(2), np.int64(1), (np.int16(1),))
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(max_pool2d(x, (3,), stride=[2]), max_pool2d(x, 3, 2))
+    np.testing.assert_array_equal(
+        avg_pool2d(x, (np.int64(3), 2), divisor_override=np.int64(4)),
+        avg_pool2d(x, (3, 2), divisor_override=4),
+    )
+
+
+# ------------------------------------------------------------------ the layers
+
+LAYERS = [
+    ("MaxPool2d", (3, 2, 1), {}),
+    ("MaxPool2d", (2,), {"ceil_mode": True, "dilation": (1, 2)}),
+    ("MaxPool2d", (3, 1, 1, 1, True), {}),  # return_indices, positionally, before ceil_mode
+    ("MaxPool2d", (2,), {"return_indices": True, "ceil_mode": True}),
+    ("AvgPool2d", (3, 2, 1), {"count_include_pad": False}),
+    ("AvgPool2d", (2,), {"divisor_override": 3}),
+    ("AvgPool2d", (3, 2, 1, True, True, 5), {}),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize(("name", "args", "kwargs"), LAYERS)
+def test_layers_match_torch(backend, name, args, kwargs):
+    x = distinct((2, 3, 7, 8), seed=3)
+    layer, ref = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    tx = torch.tensor(x, requires_grad=True)
+    result, want = layer(to_backend(x, backend)), ref(tx)
+    if getattr(ref, "return_indices", False):
+        (result, idx), (want, want_idx) = result, want
+        np.testing.assert_array_equal(to_numpy(idx), want_idx.numpy())
+    np.testing.assert_allclose(to_numpy(result), want.detach().numpy(), rtol=1e-12)
+    g = np.random.default_rng(1).standard_normal(tuple(want.shape))
+    want.backward(torch.tensor(g))
+    dx = layer.backward(to_backend(g, backend))
+    np.testing.assert_allclose(to_numpy(dx), tx.grad.numpy(), rtol=1e-12)
+    assert repr(layer) == repr(ref)

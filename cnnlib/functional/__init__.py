@@ -75,6 +75,11 @@ from cnnlib.functional.dropout import dropout, dropout_backward, dropout_forward
 from cnnlib.functional.encoding import one_hot
 from cnnlib.functional.fold import fold, unfold
 from cnnlib.functional.group_norm import group_norm, group_norm_backward, group_norm_forward
+from cnnlib.functional.interpolate import (
+    interpolate,
+    interpolate_backward,
+    interpolate_forward,
+)
 from cnnlib.functional.layer_norm import layer_norm, layer_norm_backward, layer_norm_forward
 from cnnlib.functional.linear import linear, linear_backward, linear_forward
 from cnnlib.functional.loss import mse_loss, mse_loss_backward, mse_loss_forward
@@ -115,6 +120,11 @@ from cnnlib.functional.softmax import (
     softmax_backward,
     softmax_forward,
 )
+from cnnlib.functional.unpool import (
+    max_unpool2d,
+    max_unpool2d_backward,
+    max_unpool2d_forward,
+)
 
 __all__ = [
     # convolution
@@ -145,6 +155,13 @@ __all__ = [
     "adaptive_max_pool2d",
     "adaptive_max_pool2d_forward",
     "adaptive_max_pool2d_backward",
+    "max_unpool2d",
+    "max_unpool2d_forward",
+    "max_unpool2d_backward",
+    # resizing
+    "interpolate",
+    "interpolate_forward",
+    "interpolate_backward",
     # padding
     "pad",
     "pad_forward",

@@ -5,14 +5,20 @@ and the naive loops).
 ``_Geometry``: the checked (h, w) pairs, the output size (torch's formula, see
 :func:`pool_output_size`) and the padding to apply, which grows on the far side when
 ceil_mode needs a last, partly outside window. Bad arguments raise a TypeError or
-ValueError that names the argument and the rule before any array work.
+ValueError that names the argument and the rule before any array work. The other
+geometry lives here too: each window's first tap inside the input and average pooling's
+divisors (computed on the host with NumPy), and torch's flat indices of the maxima.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from cnnlib.backend import namespace
+import numpy as np
+from array_api_compat import array_namespace
+
+from cnnlib.backend import asarray_like, namespace
+from cnnlib.functional._checks import _check_int, _int_tuple
 
 
 def _check_input(input, fn):
@@ -32,17 +38,11 @@ def _check_input(input, fn):
 
 
 def _pair(value, name, fn, minimum):
-    """An int or a pair of ints as (h, w), each >= minimum."""
-    pair = (value, value) if isinstance(value, int) else value
-    if (
-        not isinstance(pair, (tuple, list))
-        or len(pair) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
-    ):
-        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(pair)
+    """An int or a pair of ints (Python or NumPy, not bool) as (h, w), each >= minimum;
+    like torch, a 1-tuple (k,) means k."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return _int_tuple(value, 2, name, fn, minimum)
 
 
 def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=False) -> int:
@@ -69,7 +69,8 @@ class _Geometry(NamedTuple):
 
 def _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode):
     k = _pair(kernel_size, "kernel_size", fn, 1)
-    s = k if stride is None or stride == () or stride == [] else _pair(stride, "stride", fn, 1)
+    default = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    s = k if default else _pair(stride, "stride", fn, 1)  # torch: None or () means k
     p = _pair(padding, "padding", fn, 0)
     d = _pair(dilation, "dilation", fn, 1)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
@@ -93,6 +94,60 @@ def _geometry(x, fn, kernel_size, stride, padding, dilation, ceil_mode):
     ]
     pad = (p[0], p[0] + extra[0], p[1], p[1] + extra[1])
     return _Geometry(k, s, p, d, out, pad)
+
+
+def _first_valid(x, g):
+    """(H_out, W_out): flat index p*kW + q of each window's first tap inside the input, -1
+    for a window wholly in the padding. Geometry, so NumPy computes it on the host."""
+    firsts = []
+    for o, s, p, d, k, n in zip(g.out, g.stride, g.padding, g.dilation, g.kernel, x.shape[-2:]):
+        pos = np.arange(o)[:, None] * s - p + np.arange(k) * d  # (o, k): where each tap reads
+        inside = (pos >= 0) & (pos < n)
+        firsts.append(np.where(inside.any(axis=1), inside.argmax(axis=1), -1))
+    rows, cols = firsts[0][:, None], firsts[1]
+    grid = np.where((rows >= 0) & (cols >= 0), rows * g.kernel[1] + cols, -1)
+    return asarray_like(grid, x, dtype=namespace(x).int64)
+
+
+def _divisor(x, g, count_include_pad):
+    """(H_out, W_out): torch's divisor, separable into a row count times a column count.
+
+    count_include_pad=True counts the zero padding but not what ceil_mode adds beyond
+    it; count_include_pad=False counts only the pixels inside the input.
+    """
+    counts = []
+    for o, s, p, k, n in zip(g.out, g.stride, g.padding, g.kernel, x.shape[-2:]):
+        starts = [i * s - p for i in range(o)]
+        ends = [min(a + k, n + p) for a in starts]
+        if count_include_pad:
+            counts.append([e - a for a, e in zip(starts, ends)])
+        else:
+            counts.append([min(e, n) - max(a, 0) for a, e in zip(starts, ends)])
+    return asarray_like([[a * b for b in counts[1]] for a in counts[0]], x)
+
+
+def _check_divisor(divisor_override, fn):
+    divisor = _check_int(divisor_override, "divisor_override", fn)
+    if divisor == 0:
+        raise ValueError(f"{fn}: divisor_override must not be zero")
+    return divisor
+
+
+def _flat_indices(argmax, g, width):
+    """torch's max pooling indices from the winning taps: the flat position r * W + c of
+    each window's maximum in the unpadded (H, W) plane, -1 for a window wholly in the
+    padding.
+
+    argmax : (N, C, H_out, W_out), tap p*kW + q of each window's maximum (-1 for none)
+    """
+    xp = array_namespace(argmax)
+    tap = xp.astype(argmax, xp.int64)
+    (oh, ow), (sh, sw), (ph, pw) = g.out, g.stride, g.padding
+    top = asarray_like(np.arange(oh)[:, None] * sh - ph, tap)  # first row of each window
+    left = asarray_like(np.arange(ow) * sw - pw, tap)
+    rows = top + (tap // g.kernel[1]) * g.dilation[0]
+    cols = left + (tap % g.kernel[1]) * g.dilation[1]
+    return xp.where(tap >= 0, rows * width + cols, xp.full_like(tap, -1))
 
 
 def _crop(dpadded, pad):

@@ -19,11 +19,13 @@ bin along each axis.
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import NamedTuple
 
 from array_api_compat import array_namespace, device
 
 from cnnlib.backend import asarray_like
+from cnnlib.functional._checks import _check_dout
 from cnnlib.functional._pool_geometry import _check_input, _finish
 
 __all__ = [
@@ -76,23 +78,23 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
 
 def _output_size(output_size, shape, fn):
     """`output_size` as (out_h, out_w); None entries keep the input size."""
-    if isinstance(output_size, bool) or not isinstance(output_size, (int, tuple, list)):
+    if isinstance(output_size, bool) or not isinstance(output_size, (Integral, tuple, list)):
         raise TypeError(
             f"{fn}: output_size must be an int or a pair of ints (None keeps the input size), "
             f"got {output_size!r}"
         )
-    pair = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    pair = (output_size,) * 2 if isinstance(output_size, Integral) else tuple(output_size)
     if len(pair) != 2:
         raise ValueError(f"{fn}: output_size must have 2 entries (out_h, out_w), got {pair!r}")
     sizes = []
     for value, dim in zip(pair, shape[-2:]):
         if value is None:
             value = dim
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, Integral):
             raise TypeError(f"{fn}: output_size entries must be ints or None, got {pair!r}")
         if value < 1:
             raise ValueError(f"{fn}: output_size must be >= 1, got {pair!r}")
-        sizes.append(value)
+        sizes.append(int(value))
     return tuple(sizes)
 
 
@@ -105,6 +107,7 @@ class AdaptivePoolCache(NamedTuple):
     bins : ([(start, end)] * out_h, [(start, end)] * out_w), torch's bin edges
     input_size : (H, W)
     unbatched : whether the input was (C, H, W)
+    out : the output (dout must have its shape and dtype)
     """
 
     route: object
@@ -112,6 +115,7 @@ class AdaptivePoolCache(NamedTuple):
     bins: tuple
     input_size: tuple
     unbatched: bool
+    out: object
 
 
 def _gather(x, xp, output_size):
@@ -139,10 +143,10 @@ def _gather(x, xp, output_size):
     return g, asarray_like(mask, x, xp.bool), asarray_like(sizes, x), tuple(edges)
 
 
-def _backward(dout, cache: AdaptivePoolCache):
+def _backward(dout, cache: AdaptivePoolCache, fn):
     """Send dout (divided by the bin size for the average) to the routed entries of
     every bin and add the bins back onto the input (N, C, H, W)."""
-    xp = array_namespace(cache.route)
+    xp = _check_dout(dout, cache.out, fn)
     dout = dout[None, ...] if cache.unbatched else dout
     share = dout if cache.divisor is None else dout / cache.divisor
     dbins = xp.where(cache.route, share[..., None, None], xp.zeros_like(share)[..., None, None])
@@ -175,9 +179,8 @@ def adaptive_avg_pool2d_forward(input, output_size):
     fn = "adaptive_avg_pool2d"
     xp, x, unbatched = _check_input(input, fn)
     g, real, sizes, bins = _gather(x, xp, _output_size(output_size, x.shape, fn))
-    out = xp.sum(xp.where(real, g, xp.zeros_like(g)), axis=(-2, -1)) / sizes
-    cache = AdaptivePoolCache(real, sizes, bins, tuple(x.shape[-2:]), unbatched)
-    return _finish(out, unbatched), cache
+    out = _finish(xp.sum(xp.where(real, g, xp.zeros_like(g)), axis=(-2, -1)) / sizes, unbatched)
+    return out, AdaptivePoolCache(real, sizes, bins, tuple(x.shape[-2:]), unbatched, out)
 
 
 def adaptive_avg_pool2d_backward(dout, cache: AdaptivePoolCache):
@@ -185,7 +188,7 @@ def adaptive_avg_pool2d_backward(dout, cache: AdaptivePoolCache):
 
     dout : (N, C, out_h, out_w) (or (C, out_h, out_w)) -> dx : (N, C, H, W)
     """
-    return _backward(dout, cache)
+    return _backward(dout, cache, "adaptive_avg_pool2d_backward")
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -197,27 +200,44 @@ def adaptive_avg_pool2d(input, output_size):
     return adaptive_avg_pool2d_forward(input, output_size)[0]
 
 
-def adaptive_max_pool2d_forward(input, output_size):
+def adaptive_max_pool2d_forward(input, output_size, return_indices=False):
     """Adaptive max pooling, keeping a cache for the backward pass.
 
     Parameters
     ----------
     input : (N, C, H, W) or (C, H, W) floating-point array
     output_size : int or (out_h, out_w); a None entry keeps that input size
+    return_indices : also return where each maximum is, as torch does
 
     Returns
     -------
     out : (N, C, out_h, out_w), each entry the maximum of its bin; like torch, the first
-        maximum in row-major order wins a tie, and the last NaN wins over numbers
-    cache : AdaptivePoolCache
+        maximum in row-major order wins a tie, and the last NaN wins over numbers. With
+        return_indices, (out, indices): indices (N, C, out_h, out_w) int64, the flat
+        position r * W + c of each maximum in its (H, W) plane
+    cache : AdaptivePoolCache; the backward pass takes the gradient of `out` only
     """
     fn = "adaptive_max_pool2d"
     xp, x, unbatched = _check_input(input, fn)
     g, real, _, bins = _gather(x, xp, _output_size(output_size, x.shape, fn))
     # repeated entries come after the real ones, so the first maximum is a real one
     out, route = _window_max(g, xp, real=real)
-    cache = AdaptivePoolCache(route, None, bins, tuple(x.shape[-2:]), unbatched)
-    return _finish(out, unbatched), cache
+    out = _finish(out, unbatched)
+    cache = AdaptivePoolCache(route, None, bins, tuple(x.shape[-2:]), unbatched, out)
+    if return_indices:
+        return (out, _finish(_bin_indices(route, bins, x.shape[-1]), unbatched)), cache
+    return out, cache
+
+
+def _bin_indices(route, bins, width):
+    """The flat position r * W + c of each bin's maximum: route (N, C, oh, ow, kh, kw)
+    marks the maximum's place (a, b) in the bin, which starts at row bins[0][i][0]."""
+    xp = array_namespace(route)
+    n, c, oh, ow, kh, kw = route.shape
+    tap = xp.argmax(xp.astype(xp.reshape(route, (n, c, oh, ow, kh * kw)), xp.int8), axis=-1)
+    top = asarray_like([[s] for s, _ in bins[0]], tap, xp.int64)  # (oh, 1)
+    left = asarray_like([s for s, _ in bins[1]], tap, xp.int64)  # (ow,)
+    return (top + tap // kw) * width + left + tap % kw
 
 
 def adaptive_max_pool2d_backward(dout, cache: AdaptivePoolCache):
@@ -226,12 +246,13 @@ def adaptive_max_pool2d_backward(dout, cache: AdaptivePoolCache):
     dout : (N, C, out_h, out_w) (or (C, out_h, out_w)) -> dx : (N, C, H, W); an input
     that is the maximum of two overlapping bins collects both gradients.
     """
-    return _backward(dout, cache)
+    return _backward(dout, cache, "adaptive_max_pool2d_backward")
 
 
-def adaptive_max_pool2d(input, output_size):
-    """Adaptive max pooling (torch.nn.functional.adaptive_max_pool2d, without indices).
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive max pooling (torch.nn.functional.adaptive_max_pool2d).
 
-    input : (N, C, H, W) or (C, H, W) -> out : (N, C, out_h, out_w)
+    input : (N, C, H, W) or (C, H, W) -> out : (N, C, out_h, out_w); (out, indices) with
+    return_indices (see `adaptive_max_pool2d_forward`).
     """
-    return adaptive_max_pool2d_forward(input, output_size)[0]
+    return adaptive_max_pool2d_forward(input, output_size, return_indices)[0]

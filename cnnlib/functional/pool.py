@@ -32,14 +32,17 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy as np
 from array_api_compat import array_namespace, device
 
-from cnnlib.backend import asarray_like, namespace
+from cnnlib.functional._checks import _check_dout
 from cnnlib.functional._pool_geometry import (
+    _check_divisor,
     _check_input,
     _crop,
+    _divisor,
     _finish,
+    _first_valid,
+    _flat_indices,
     _Geometry,
     _geometry,
     pool_output_size,
@@ -73,12 +76,14 @@ __all__ = [
 class MaxPool2dCache(NamedTuple):
     """argmax : (N, C, H_out, W_out) small integers, the tap p*kW + q of each window's
     maximum (-1 for a window with no input pixel).
-    input_size : (H + top + bottom, W + left + right), the padded input size."""
+    input_size : (H + top + bottom, W + left + right), the padded input size.
+    out : the output (dout must have its shape and dtype)."""
 
     argmax: object
     input_size: tuple
     geometry: _Geometry
     unbatched: bool
+    out: object
 
 
 def _tap_dtype(xp, taps):
@@ -128,7 +133,15 @@ def _max_over_taps(image, block, g, batch_last, argmax, has_nan):
     return out, argmax
 
 
-def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def max_pool2d_forward(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+):
     """Max pooling, keeping a cache for the backward pass.
 
     Parameters
@@ -137,11 +150,15 @@ def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, c
     kernel_size, stride, padding, dilation : int or (h, w); stride defaults to kernel_size,
         padding (implicit -inf) must be at most kernel_size // 2
     ceil_mode : round the output size up instead of down
+    return_indices : also return where each maximum is, as torch does (for max_unpool2d)
 
     Returns
     -------
-    out : (N, C, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1
-    cache : MaxPool2dCache
+    out : (N, C, H_out, W_out), H_out = floor((H + 2p - d(k-1) - 1)/s) + 1; with
+        return_indices, (out, indices): indices (N, C, H_out, W_out) int64, the flat
+        position r * W + c of each maximum in its (H, W) plane (-1 for a window wholly in
+        the padding)
+    cache : MaxPool2dCache; the backward pass takes the gradient of `out` only
 
     Like torch's kernels: the first maximum in row-major order wins a tie, a window
     holding NaNs outputs NaN and routes its gradient to the last NaN, and a window whose
@@ -156,8 +173,11 @@ def max_pool2d_forward(input, kernel_size, stride=None, padding=0, dilation=1, c
         out, argmax = max_over_windows(xpad, g.kernel, g.stride, g.dilation, first)
     else:
         out, argmax = _max_pool_taps(xpad, g, first, has_nan=bool(xp.any(xp.isnan(x))))
-    cache = MaxPool2dCache(argmax, tuple(xpad.shape[-2:]), g, unbatched)
-    return _finish(out, unbatched), cache
+    out = _finish(out, unbatched)
+    cache = MaxPool2dCache(argmax, tuple(xpad.shape[-2:]), g, unbatched, out)
+    if return_indices:
+        return (out, _finish(_flat_indices(argmax, g, x.shape[-1]), unbatched)), cache
+    return out, cache
 
 
 def _max_pool_taps(xpad, g, first, has_nan):
@@ -173,19 +193,6 @@ def _max_pool_taps(xpad, g, first, has_nan):
         where = at(slice(None), slice(None), batch_last, block)
         out[where], argmax[where] = _max_over_taps(image, block, g, batch_last, first, has_nan)
     return from_working(out, batch_last), from_working(argmax, batch_last)
-
-
-def _first_valid(x, g):
-    """(H_out, W_out): flat index p*kW + q of each window's first tap inside the input, -1
-    for a window wholly in the padding. Geometry, so NumPy computes it on the host."""
-    firsts = []
-    for o, s, p, d, k, n in zip(g.out, g.stride, g.padding, g.dilation, g.kernel, x.shape[-2:]):
-        pos = np.arange(o)[:, None] * s - p + np.arange(k) * d  # (o, k): where each tap reads
-        inside = (pos >= 0) & (pos < n)
-        firsts.append(np.where(inside.any(axis=1), inside.argmax(axis=1), -1))
-    rows, cols = firsts[0][:, None], firsts[1]
-    grid = np.where((rows >= 0) & (cols >= 0), rows * g.kernel[1] + cols, -1)
-    return asarray_like(grid, x, dtype=namespace(x).int64)
 
 
 def _add_through_taps(share, dout, cache):
@@ -212,7 +219,7 @@ def max_pool2d_backward(dout, cache: MaxPool2dCache):
     dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W); an input
     that is the maximum of several overlapping windows collects all their gradients.
     """
-    xp = namespace(dout, names=["dout"], fn="max_pool2d_backward")
+    xp = _check_dout(dout, cache.out, "max_pool2d_backward")
     dout = dout[None, ...] if cache.unbatched else dout
     if on_accelerator(dout):
         g = cache.geometry
@@ -239,47 +246,50 @@ def max_pool2d_backward(dout, cache: MaxPool2dCache):
     return _add_through_taps(share, dout, cache)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Max pooling (torch.nn.functional.max_pool2d, without return_indices).
+def max_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+):
+    """Max pooling (torch.nn.functional.max_pool2d).
 
     input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out) with
-    H_out = floor((H + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1.
+    H_out = floor((H + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1;
+    (out, indices) with return_indices (see `max_pool2d_forward`).
     """
-    return max_pool2d_forward(input, kernel_size, stride, padding, dilation, ceil_mode)[0]
+    return max_pool2d_forward(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )[0]
 
 
 # ---------------------------------------------------------------- average pooling
 
 
 class AvgPool2dCache(NamedTuple):
-    """divisor : (H_out, W_out) how many pixels each window's sum was divided by.
-    input_size : (H + top + bottom, W + left + right), the padded input size."""
+    """divisor : (H_out, W_out) how many pixels each window's sum was divided by (or the
+    divisor_override).
+    input_size : (H + top + bottom, W + left + right), the padded input size.
+    out : the output (dout must have its shape and dtype)."""
 
     divisor: object
     input_size: tuple
     geometry: _Geometry
     unbatched: bool
-
-
-def _divisor(x, g, count_include_pad):
-    """(H_out, W_out): torch's divisor, separable into a row count times a column count.
-
-    count_include_pad=True counts the zero padding but not what ceil_mode adds beyond
-    it; count_include_pad=False counts only the pixels inside the input.
-    """
-    counts = []
-    for o, s, p, k, n in zip(g.out, g.stride, g.padding, g.kernel, x.shape[-2:]):
-        starts = [i * s - p for i in range(o)]
-        ends = [min(a + k, n + p) for a in starts]
-        if count_include_pad:
-            counts.append([e - a for a, e in zip(starts, ends)])
-        else:
-            counts.append([min(e, n) - max(a, 0) for a, e in zip(starts, ends)])
-    return asarray_like([[a * b for b in counts[1]] for a in counts[0]], x)
+    out: object
 
 
 def avg_pool2d_forward(
-    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
 ):
     """Average pooling, keeping a cache for the backward pass.
 
@@ -290,6 +300,8 @@ def avg_pool2d_forward(
         padding (implicit zeros) must be at most kernel_size // 2
     ceil_mode : round the output size up instead of down
     count_include_pad : divide by the window size including the zero padding
+    divisor_override : a nonzero int to divide every window's sum by instead (then
+        count_include_pad does not matter)
 
     Returns
     -------
@@ -301,7 +313,11 @@ def avg_pool2d_forward(
     g = _geometry(x, fn, kernel_size, stride, padding, 1, ceil_mode)
     xpad = pad2d(x, g.pad, value=0.0)
     image, batch_last = _working(xpad, g)
-    divisor = _divisor(x, g, count_include_pad)
+    divisor = (
+        _divisor(x, g, count_include_pad)
+        if divisor_override is None
+        else _check_divisor(divisor_override, fn)
+    )
     out = xp.empty(_out_shape(image, g, batch_last), dtype=x.dtype, device=device(x))
     for block in _blocks(image, batch_last):  # a cache-sized piece at a time
         total = None  # running sum over the taps
@@ -309,9 +325,8 @@ def avg_pool2d_forward(
             tap = image[at(rows, cols, batch_last, block)]
             total = tap if total is None else total + tap
         out[at(slice(None), slice(None), batch_last, block)] = total
-    out = from_working(out, batch_last) / divisor
-    cache = AvgPool2dCache(divisor, tuple(xpad.shape[-2:]), g, unbatched)
-    return _finish(out, unbatched), cache
+    out = _finish(from_working(out, batch_last) / divisor, unbatched)
+    return out, AvgPool2dCache(divisor, tuple(xpad.shape[-2:]), g, unbatched, out)
 
 
 def avg_pool2d_backward(dout, cache: AvgPool2dCache):
@@ -319,7 +334,7 @@ def avg_pool2d_backward(dout, cache: AvgPool2dCache):
 
     dout : (N, C, H_out, W_out) (or (C, H_out, W_out)) -> dx : (N, C, H, W)
     """
-    namespace(dout, names=["dout"], fn="avg_pool2d_backward")
+    _check_dout(dout, cache.out, "avg_pool2d_backward")
     dout = dout[None, ...] if cache.unbatched else dout
     batch_last = batch_last_for(cache.geometry.out[1])
     share = to_working(dout / cache.divisor, batch_last)  # every tap gets the same share
@@ -328,10 +343,20 @@ def avg_pool2d_backward(dout, cache: AvgPool2dCache):
     )
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """Average pooling (torch.nn.functional.avg_pool2d, without divisor_override).
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """Average pooling (torch.nn.functional.avg_pool2d).
 
     input : (N, C, H, W) or (C, H, W) -> out : (N, C, H_out, W_out) with
     H_out = floor((H + 2*padding - kernel_size) / stride) + 1.
     """
-    return avg_pool2d_forward(input, kernel_size, stride, padding, ceil_mode, count_include_pad)[0]
+    return avg_pool2d_forward(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )[0]

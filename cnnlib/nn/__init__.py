@@ -32,7 +32,6 @@ from cnnlib.nn.normalization import (
     LayerNorm,
     LocalResponseNorm,
 )
-from cnnlib.nn.parameter import Parameter
 from cnnlib.nn.padding import (
     CircularPad2d,
     ConstantPad2d,
@@ -40,7 +39,15 @@ from cnnlib.nn.padding import (
     ReplicationPad2d,
     ZeroPad2d,
 )
-from cnnlib.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from cnnlib.nn.parameter import Parameter
+from cnnlib.nn.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
+from cnnlib.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "Parameter",
@@ -57,6 +64,10 @@ __all__ = [
     "AvgPool2d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
+    "MaxUnpool2d",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
     "ZeroPad2d",
     "ConstantPad2d",
     "ReflectionPad2d",
