@@ -1,5 +1,7 @@
 """Sequential, Residual and Concat against hand-built torch equivalents: outputs and all grads."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 from helpers import torch
@@ -166,3 +168,130 @@ def test_container_errors():
     cat(np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"Concat.backward: dout has shape \(1, 2\)"):
         cat.backward(np.zeros((1, 2)))
+
+
+def _named(m):
+    """A Sequential with named children (OrderedDict), as in torchvision's AlexNet-style heads."""
+    return m.Sequential(
+        OrderedDict(
+            conv=m.Conv2d(2, 3, 3, padding=1), bn=m.BatchNorm2d(3), relu=m.ReLU(),
+            pool=m.AdaptiveAvgPool2d(1), flat=m.Flatten(), fc=m.Linear(3, 4),
+        )
+    )  # fmt: skip
+
+
+def test_sequential_of_an_ordered_dict(lb):
+    ours, theirs = _named(nn), _named(tnn)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert isinstance(ours.conv, nn.Conv2d) and ours[0] is ours.conv and ours[-1] is ours.fc
+    copy_weights(ours, theirs, lb)
+    compare(ours, theirs, _x(2, 2, 5, 5), lb)
+
+
+def _keys(m):
+    return [n for n, _ in m.named_children()], list(m.state_dict())
+
+
+def test_sequential_list_operations_name_children_like_torch():
+    ours, theirs = _named(nn), _named(tnn)
+    assert _keys(ours[1:4]) == _keys(theirs[1:4])  # a slice keeps the names
+    ours, theirs = nn.Sequential(*ours), tnn.Sequential(*theirs)
+    for op in [
+        lambda s, m: s.append(m.Tanh()), lambda s, m: s.insert(1, m.Identity()),
+        lambda s, m: s.insert(-2, m.ReLU()), lambda s, m: s.__delitem__(2),
+        lambda s, m: s.__delitem__(slice(0, 2)), lambda s, m: s.pop(1),
+        lambda s, m: s.extend([m.ReLU(), m.Tanh()]), lambda s, m: s.__setitem__(0, m.Tanh()),
+    ]:  # fmt: skip
+        op(ours, nn)
+        op(theirs, tnn)
+        assert _keys(ours) == _keys(theirs)
+        assert [type(c).__name__ for c in ours] == [type(c).__name__ for c in theirs]
+    a, b = nn.Sequential(nn.ReLU(), nn.Tanh()), tnn.Sequential(tnn.ReLU(), tnn.Tanh())
+    assert _keys(a + a) == _keys(b + b) and _keys(a * 3) == _keys(b * 3)
+    a += nn.Sequential(nn.Sigmoid())
+    b += tnn.Sequential(tnn.Sigmoid())
+    assert _keys(a) == _keys(b) and len(a) == len(b) == 3
+    with pytest.raises(IndexError):
+        a[3]
+
+
+def test_module_list_and_dict_register_like_torch():
+    def build(m):
+        model = m.Module()
+        model.blocks = m.ModuleList([m.Linear(3, 3) for _ in range(3)])
+        model.heads = m.ModuleDict({"cls": m.Linear(3, 2), "box": m.Linear(3, 4)})
+        model.blocks.append(m.ReLU())
+        model.blocks.insert(0, m.Tanh())
+        model.heads["extra"] = m.Identity()
+        model.heads.update([("cls", m.Linear(3, 5))])
+        return model
+
+    ours, theirs = build(nn), build(tnn)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    assert repr(ours) == repr(theirs)
+    assert _keys(ours.blocks[1:3]) == _keys(theirs.blocks[1:3])  # a slice renumbers
+    assert list(ours.heads) == list(theirs.heads) and "box" in ours.heads
+    assert list(ours.heads.keys()) == list(theirs.heads.keys())
+    assert ours.heads.pop("box") is not None and theirs.heads.pop("box") is not None
+    del ours.blocks[0], theirs.blocks[0]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    with pytest.raises(NotImplementedError):
+        ours.blocks(np.zeros((1, 3)))
+    with pytest.raises(TypeError, match="ModuleDict: keys must be strings"):
+        ours.heads[1] = nn.ReLU()
+
+
+class Tower(nn.Module):
+    """A custom model over a ModuleList and a ModuleDict: forward in order, backward reversed."""
+
+    def __init__(self, m=nn):
+        super().__init__()
+        self.layers = m.ModuleList([m.Linear(4, 4), m.Tanh(), m.Linear(4, 4)])
+        self.heads = m.ModuleDict({"a": m.Linear(4, 2), "b": m.Linear(4, 3)})
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        self.out = xp_concat([self.heads["a"](x), self.heads["b"](x)])
+        return self.out
+
+    def backward(self, dout):
+        dx = self.heads["b"].backward(dout[:, 2:]) + self.heads["a"].backward(dout[:, :2])
+        for layer in reversed(list(self.layers)):
+            dx = layer.backward(dx)
+        return dx
+
+
+class TTower(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = tnn.ModuleList([tnn.Linear(4, 4), tnn.Tanh(), tnn.Linear(4, 4)])
+        self.heads = tnn.ModuleDict({"a": tnn.Linear(4, 2), "b": tnn.Linear(4, 3)})
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return torch.cat([self.heads["a"](x), self.heads["b"](x)], dim=1)
+
+
+def xp_concat(arrays):
+    from cnnlib.backend import namespace
+
+    return namespace(*arrays).concat(arrays, axis=1)
+
+
+def test_custom_model_over_module_list_and_dict(lb):
+    ours, theirs = Tower(), TTower()
+    copy_weights(ours, theirs, lb)
+    compare(ours, theirs, _x(5, 4), lb)
+
+
+def test_identity_takes_any_arguments():
+    assert repr(nn.Identity(54, unused="x")) == repr(tnn.Identity(54, unused="x"))
+    x = _x(2, 3)
+    ident = nn.Identity(3)
+    assert ident(x) is x and ident.backward(x) is x

@@ -5,7 +5,7 @@ import inspect
 
 import numpy as np
 import pytest
-from helpers import to_backend, torch
+from helpers import DTYPES, to_backend, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nn_helpers import LAYER_BACKENDS, compare, copy_weights, layer_backend, move
@@ -19,6 +19,11 @@ tnn = pytest.importorskip("torch.nn")
 @pytest.fixture(params=LAYER_BACKENDS)
 def lb(request):
     return layer_backend(request.param)
+
+
+@pytest.fixture(params=DTYPES)
+def dtype(request):
+    return request.param
 
 
 def _x(*shape, seed=0):
@@ -180,3 +185,113 @@ def test_layer_errors_name_the_layer_and_shapes():
         nn.Softmax()(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Dropout"):
         nn.Dropout(1.5)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "kw",
+    [dict(padding=1), dict(padding=(2, 1), stride=2), dict(padding="same", dilation=2),
+     dict(padding="same", kernel_size=(2, 4)), dict(padding="valid")],
+)  # fmt: skip
+def test_conv2d_padding_mode(mode, kw, lb, dtype):
+    kw = {"kernel_size": 3, **kw}
+    make = lambda m: m.Conv2d(2, 3, padding_mode=mode, **kw)  # noqa: E731
+    ours, theirs = make(nn), make(tnn)
+    assert repr(ours) == repr(theirs)
+    copy_weights(ours, theirs, lb, dtype)
+    compare(ours, theirs, _x(2, 2, 6, 7), lb, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "kw, size",
+    [(dict(stride=2, padding=1), (9, 10)), (dict(stride=3, dilation=2), (17, 19)),
+     (dict(stride=2), (11, 11))],
+)  # fmt: skip
+def test_conv_transpose2d_output_size(kw, size, lb):
+    ours, theirs = nn.ConvTranspose2d(3, 2, 3, **kw), tnn.ConvTranspose2d(3, 2, 3, **kw)
+    copy_weights(ours, theirs, lb)
+    x = _x(2, 3, 5, 5)
+    for output_size in (size, (2, 2, *size)):
+        out = ours(to_backend(x, lb), output_size=output_size)
+        ref = theirs(torch.from_numpy(x), output_size=list(output_size))
+        assert tuple(out.shape) == tuple(ref.shape) == (2, 2, *size)
+        np.testing.assert_allclose(to_numpy(out), ref.detach().numpy(), rtol=1e-7, atol=1e-10)
+    tx = torch.tensor(x, requires_grad=True)
+    ref = theirs(tx, output_size=list(size))
+    out = ours(to_backend(x, lb), output_size=size)
+    g = _x(*ref.shape, seed=1)
+    ref.backward(torch.from_numpy(g))
+    dx = ours.backward(to_backend(g, lb))
+    np.testing.assert_allclose(to_numpy(dx), tx.grad.numpy(), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(
+        to_numpy(ours.weight.grad), theirs.weight.grad.numpy(), rtol=1e-7, atol=1e-10
+    )
+    with pytest.raises(ValueError, match=r"output size of \(20, 20\).*valid sizes range"):
+        ours(to_backend(x, lb), output_size=(20, 20))
+
+
+def test_degenerate_layers_construct_as_in_torch():
+    """torch builds layers with zero input features/channels: so does cnnlib."""
+    for ours, theirs in [(nn.Linear(0, 3), tnn.Linear(0, 3)), (nn.Linear(3, 0), tnn.Linear(3, 0)),
+                         (nn.Conv2d(0, 3, 3), tnn.Conv2d(0, 3, 3))]:  # fmt: skip
+        assert ours.weight.shape == tuple(theirs.weight.shape)
+        assert repr(ours) == repr(theirs)
+    lin = nn.Linear(0, 3).double()
+    np.testing.assert_array_equal(lin.bias.data, 0)  # U(-0, 0), as torch
+    assert lin(np.zeros((2, 0))).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [(lambda: nn.Conv2d(3, 8, 0), ValueError, "Conv2d: kernel_size must be at least 1"),
+     (lambda: nn.ConvTranspose2d(3, 8, 0), ValueError, "ConvTranspose2d: kernel_size"),
+     (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError, "Conv2d: kernel_size .* pair"),
+     (lambda: nn.Conv2d(3, 8, 2.5), TypeError, "Conv2d: kernel_size"),
+     (lambda: nn.Conv2d(3, -8, 3), ValueError, "Conv2d: out_channels"),
+     (lambda: nn.Conv2d(3.0, 8, 3), TypeError, "Conv2d: in_channels must be an int"),
+     (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError, "Conv2d: stride"),
+     (lambda: nn.Conv2d(3, 8, 3, padding=-1), ValueError, "Conv2d: padding"),
+     (lambda: nn.Conv2d(3, 8, 3, padding="full"), ValueError, "Conv2d: padding"),
+     (lambda: nn.Conv2d(3, 8, 3, stride=2, padding="same"), ValueError, "strided"),
+     (lambda: nn.Conv2d(3, 8, 3, padding_mode="mirror"), ValueError, "padding_mode"),
+     (lambda: nn.ConvTranspose2d(3, 8, 3, padding_mode="reflect"), ValueError, "zeros"),
+     (lambda: nn.Conv2d(3, 8, 3, groups=0), ValueError, "groups"),
+     (lambda: nn.Linear(3.5, 2), TypeError, "Linear: in_features must be an int"),
+     (lambda: nn.Linear(3, -2), ValueError, "Linear: out_features must be non-negative"),
+     (lambda: nn.Dropout("half"), TypeError, "Dropout: p"),
+     (lambda: nn.Flatten(1.0), TypeError, "Flatten: start_dim")],
+)  # fmt: skip
+def test_bad_constructor_arguments_are_named(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_numpy_integers_are_accepted_as_ints():
+    i = np.int64
+    conv = nn.Conv2d(i(2), i(4), i(3), stride=i(2), padding=(i(1), i(1)), groups=i(2))
+    assert conv.kernel_size == (3, 3) and type(conv.kernel_size[0]) is int
+    assert repr(conv) == repr(tnn.Conv2d(2, 4, 3, stride=2, padding=1, groups=2))
+    assert nn.Linear(i(3), np.int32(2)).weight.shape == (2, 3)
+    assert nn.ConvTranspose2d(i(2), i(2), i(2), output_padding=i(1), stride=i(2)).weight.shape == (
+        2, 2, 2, 2,
+    )  # fmt: skip
+    assert nn.Flatten(i(1), i(2))(np.zeros((2, 3, 4, 5))).shape == (2, 12, 5)
+
+
+@pytest.mark.parametrize("dims", [(5, -1), (-7, -1), (1, 4), (0, -5)])
+def test_flatten_dims_out_of_range(dims):
+    with pytest.raises(IndexError, match="Flatten: .*out of range .*shape \\(1, 2, 3, 4\\)"):
+        nn.Flatten(*dims)(np.zeros((1, 2, 3, 4)))
+    with pytest.raises(IndexError):  # torch agrees
+        tnn.Flatten(*dims)(torch.zeros(1, 2, 3, 4))
+    with pytest.raises(ValueError):  # and it is a ValueError too, as bad input is in cnnlib
+        nn.Flatten(*dims)(np.zeros((1, 2, 3, 4)))
+
+
+def test_device_and_dtype_arguments():
+    lin = nn.Linear(3, 2, dtype="float64")
+    assert lin.weight.dtype == np.float64 and lin.bias.dtype == np.float64
+    conv = nn.Conv2d(2, 3, 3, device="torch", dtype=torch.float64)
+    assert isinstance(conv.weight.data, torch.Tensor) and conv.weight.data.dtype == torch.float64
+    ct = nn.ConvTranspose2d(2, 3, 3, dtype=np.float64)
+    assert ct.weight.dtype == np.float64

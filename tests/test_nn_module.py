@@ -99,9 +99,9 @@ def test_train_eval_reach_every_module():
 def test_zero_grad_and_accumulation():
     s = Scale(3)
     x = np.arange(6.0).reshape(2, 3)
-    s(x)
-    s.backward(np.ones((2, 3)))
-    s.backward(np.ones((2, 3)))  # gradients of two passes add up
+    for _ in range(2):  # gradients of two passes add up
+        s(x)
+        s.backward(np.ones((2, 3)))
     np.testing.assert_allclose(s.weight.grad, 2 * x.sum(axis=0))
     s.zero_grad()
     assert s.weight.grad is None and s.bias.grad is None
@@ -133,14 +133,25 @@ def test_loaded_values_are_copies():
 def test_load_state_dict_errors():
     lin = nn.Linear(3, 2)
     sd = lin.state_dict()
-    with pytest.raises(RuntimeError, match=r"missing keys: \['bias'\]"):
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "bias"'):
         lin.load_state_dict({"weight": sd["weight"]})
-    with pytest.raises(RuntimeError, match=r"unexpected keys: \['extra'\]"):
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "extra"'):
         lin.load_state_dict({**sd, "extra": np.zeros(1)})
-    with pytest.raises(RuntimeError, match=r"weight: checkpoint has shape \(2, 4\).*\(2, 3\)"):
+    with pytest.raises(
+        RuntimeError, match=r"size mismatch for weight: .* shape \(2, 4\) .* model is \(2, 3\)"
+    ):
         lin.load_state_dict({"weight": np.zeros((2, 4)), "bias": sd["bias"]})
-    lin.load_state_dict({"weight": np.ones((2, 3))}, strict=False)
+    before = lin.weight.data.copy()
+    with pytest.raises(RuntimeError, match="size mismatch for bias"):  # even with strict=False
+        lin.load_state_dict({"weight": np.ones((2, 3)), "bias": np.zeros(3)}, strict=False)
+    np.testing.assert_array_equal(lin.weight.data, before)  # nothing was loaded
+    with pytest.raises(TypeError, match="dict-like.*list"):
+        lin.load_state_dict([sd["weight"], sd["bias"]])
+    with pytest.raises(TypeError, match="'weight' must be an array.*list"):
+        lin.load_state_dict({"weight": [[1.0] * 3] * 2, "bias": sd["bias"]})
+    result = lin.load_state_dict({"weight": np.ones((2, 3))}, strict=False)
     assert (lin.weight.data == 1).all()
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == []
 
 
 def test_to_converts_parameters_grads_and_buffers():
@@ -240,3 +251,131 @@ def test_containers_with_custom_layers_chain_rule():
     np.testing.assert_allclose(dx, dout * a.weight.data + 2 * dout * b.weight.data)
     with pytest.raises(TypeError, match="Module"):
         nn.Sequential(Scale(2), np.zeros(2))
+
+
+def _shared_pair():
+    """A model that uses one Linear twice, in cnnlib and torch (same structure)."""
+    lin, tlin = nn.Linear(3, 3), tnn.Linear(3, 3)
+    ours = nn.Sequential(lin, nn.ReLU(), lin, nn.Sequential(nn.Linear(3, 2), nn.Tanh()))
+    theirs = tnn.Sequential(tlin, tnn.ReLU(), tlin, tnn.Sequential(tnn.Linear(3, 2), tnn.Tanh()))
+    return ours, theirs
+
+
+def test_traversal_with_a_shared_module_matches_torch():
+    ours, theirs = _shared_pair()
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # every path, repeats too
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    for kw in [{}, {"remove_duplicate": False}, {"prefix": "net"}]:
+        got = [n for n, _ in ours.named_modules(**kw)]
+        assert got == [n for n, _ in theirs.named_modules(**kw)], kw
+    assert len(list(ours.modules())) == len(list(theirs.modules())) == 6
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    names = [n for n, _ in ours.named_parameters(remove_duplicate=False)]
+    assert names == [n for n, _ in theirs.named_parameters(remove_duplicate=False)]
+    assert [n for n, _ in ours.named_parameters(recurse=False)] == []
+
+
+def test_apply_visits_children_first_like_torch():
+    ours, theirs = _shared_pair()
+    seen, tseen = [], []
+    assert ours.apply(lambda m: seen.append(type(m).__name__)) is ours
+    theirs.apply(lambda m: tseen.append(type(m).__name__))
+    assert seen == tseen
+
+    def init_weights(m):  # the usual use: custom initialisation
+        if isinstance(m, nn.Linear):
+            m.weight.data[...] = 0.5
+
+    ours.apply(init_weights)
+    assert all((m.weight.data == 0.5).all() for m in ours.modules() if isinstance(m, nn.Linear))
+
+
+def test_get_submodule_and_get_parameter_like_torch():
+    ours, theirs = _shared_pair()
+    assert ours.get_submodule("") is ours
+    assert ours.get_submodule("3.0") is ours[3][0]
+    assert ours.get_parameter("3.0.bias") is ours[3][0].bias
+    for target in ["4", "3.5", "0.weight"]:
+        with pytest.raises(AttributeError) as ours_err:
+            ours.get_submodule(target)
+        with pytest.raises(AttributeError) as torch_err:
+            theirs.get_submodule(target)
+        assert str(ours_err.value) == str(torch_err.value)
+    for target in ["3.0.scale", "3"]:
+        with pytest.raises(AttributeError):
+            ours.get_parameter(target)
+
+
+def test_requires_grad_on_modules_and_parameters():
+    ours, theirs = _shared_pair()
+    assert ours.requires_grad_(False) is ours
+    assert not any(p.requires_grad for p in ours.parameters())
+    ours[3].requires_grad_()
+    theirs.requires_grad_(False)
+    theirs[3].requires_grad_()
+    assert [p.requires_grad for p in ours.parameters()] == [
+        p.requires_grad for p in theirs.parameters()
+    ]
+    p = nn.Parameter(np.ones(2), requires_grad=False)
+    assert not p.requires_grad and p.requires_grad_() is p and p.requires_grad
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        p.requires_grad = "yes"
+    assert nn.Parameter().shape == tuple(tnn.Parameter().shape) == (0,)
+
+
+def test_train_mode_must_be_a_bool():
+    ours, theirs = _pair()
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+        ours.train("no")
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+        theirs.train("no")
+    with pytest.raises(ValueError, match="boolean"):
+        ours.train(0)
+    assert ours.train(False) is ours and not ours[1].training
+
+
+def test_load_state_dict_returns_the_incompatible_keys_like_torch():
+    ours, theirs = nn.Linear(3, 2), tnn.Linear(3, 2)
+    full = ours.load_state_dict(theirs.state_dict())
+    assert repr(full) == repr(theirs.load_state_dict(theirs.state_dict()))
+    assert full.missing_keys == [] and full.unexpected_keys == []
+    partial = {"weight": theirs.weight.detach(), "extra": torch.zeros(1)}
+    got = ours.load_state_dict(partial, strict=False)
+    want = theirs.load_state_dict(partial, strict=False)
+    assert got == tuple(want) and repr(got) == repr(want)
+    missing, unexpected = got
+    assert (missing, unexpected) == (["bias"], ["extra"])
+
+
+def test_state_dict_options_and_non_persistent_buffers():
+    ours = nn.BatchNorm1d(3)
+    ours.register_buffer("scratch", np.zeros(3), persistent=False)
+    theirs = tnn.BatchNorm1d(3)
+    theirs.register_buffer("scratch", torch.zeros(3), persistent=False)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    kept = ours.state_dict(keep_vars=True)
+    assert kept["weight"] is ours.weight and kept["running_mean"] is ours.running_mean
+    assert list(ours.state_dict(prefix="bn.")) == list(theirs.state_dict(prefix="bn."))
+    ours.load_state_dict(theirs.state_dict())  # the non-persistent buffer is not expected
+
+
+def test_module_methods_have_torch_signatures():
+    """Names, order, defaults and kinds of the parameters (annotations aside)."""
+
+    def shape(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    methods = [
+        "named_modules", "modules", "named_children", "children", "named_parameters",
+        "parameters", "named_buffers", "buffers", "apply", "get_submodule", "get_parameter",
+        "requires_grad_", "train", "eval", "zero_grad", "state_dict", "load_state_dict",
+        "register_buffer", "register_parameter", "add_module", "register_module",
+        "extra_repr", "double", "float", "cpu", "cuda",
+    ]  # fmt: skip
+    for name in methods:
+        assert shape(getattr(nn.Module, name)) == shape(getattr(tnn.Module, name)), name
+    for cls in ["Sequential", "ModuleList", "ModuleDict", "Identity"]:
+        assert shape(getattr(nn, cls)) == shape(getattr(tnn, cls)), cls
+    assert shape(nn.Parameter) == shape(tnn.Parameter.__new__)[1:]
+    assert shape(nn.ConvTranspose2d.forward) == shape(tnn.ConvTranspose2d.forward)

@@ -1,4 +1,4 @@
-"""Modules made of modules: a chain, a skip connection, parallel branches.
+"""Modules made of modules: a chain, a list, a dict, a skip connection, parallel branches.
 
 Each container's backward is the chain rule for its wiring:
 
@@ -7,15 +7,26 @@ Each container's backward is the chain rule for its wiring:
   (a variable used twice receives the sum of both gradients).
 * Concat: y = cat([b_1(x), ..., b_k(x)], dim), so dy is split along dim into the
   branches' pieces and dx is the sum of the branches' input gradients.
+
+Backward always visits the children in the reverse of the order forward called them: a
+layer shared by two places pops its caches last-in first-out (see ``nn._graph``), so
+each of its backward calls meets the cache of the matching forward call.
+ModuleList and ModuleDict only hold modules (registered, so their parameters are found);
+a model's own forward decides how to call them.
 """
 
 from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from cnnlib.backend import namespace
 from cnnlib.nn.linear import Identity
 from cnnlib.nn.module import Module
 
-__all__ = ["Sequential", "Residual", "Concat"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "Residual", "Concat"]
 
 
 def _check_modules(modules, fn):
@@ -24,20 +35,23 @@ def _check_modules(modules, fn):
             raise TypeError(f"{fn}: argument {i} must be a Module, got {type(m).__name__}")
 
 
-class Sequential(Module):
-    """Layers applied one after another; children are named "0", "1", ... like torch's."""
+class _Indexed(Module):
+    """Children named "0", "1", ... with list-style access (Sequential, ModuleList)."""
 
-    def __init__(self, *layers):
-        super().__init__()
-        _check_modules(layers, "Sequential")
-        for i, layer in enumerate(layers):
-            self.add_module(str(i), layer)
+    def _index(self, idx) -> int:
+        n, i = len(self), operator.index(idx)
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}: index {idx} is out of range for {n}")
+        return i % n
 
-    def __getitem__(self, index):
-        layers = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*layers[index])
-        return layers[index]
+    def _key(self, idx) -> str:
+        return list(self._modules)[self._index(idx)]
+
+    def _renumber(self) -> None:
+        modules = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self._modules[str(i)] = m
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -45,10 +59,75 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def append(self, layer):
-        _check_modules([layer], "Sequential.append")
-        self.add_module(str(len(self)), layer)
+    def __setitem__(self, idx, module) -> None:
+        _check_modules([module], f"{type(self).__name__}.__setitem__")
+        self.add_module(self._key(idx), module)
+
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for key in keys[idx] if isinstance(idx, slice) else [self._key(idx)]:
+            del self._modules[key]
+        self._renumber()
+
+    def append(self, module):
+        _check_modules([module], f"{type(self).__name__}.append")
+        self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module):
+        _check_modules([module], f"{type(self).__name__}.insert")
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), module)
+        self._modules.clear()
+        self.extend(modules)
+        return self
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def __add__(self, other):
+        return self._new([*self, *other])
+
+    def __iadd__(self, other):
+        return self.extend(other)
+
+
+class Sequential(_Indexed):
+    """Layers applied one after another; children are named "0", "1", ... like torch's, or
+    by the keys of one OrderedDict: ``Sequential(OrderedDict(conv=..., relu=...))``."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            _check_modules(list(args[0].values()), "Sequential")
+            for name, layer in args[0].items():
+                self.add_module(name, layer)
+            return
+        _check_modules(args, "Sequential")
+        for i, layer in enumerate(args):
+            self.add_module(str(i), layer)
+
+    @staticmethod
+    def _new(modules):
+        return Sequential(*modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):  # keeps the children's names, as torch does
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._key(idx)]
+
+    def __mul__(self, other: int):
+        n = operator.index(other)
+        if n < 1:
+            raise ValueError(f"Sequential: can only be multiplied by a positive int, got {n}")
+        return self._new(list(self) * n)
 
     def forward(self, x):
         for layer in self._modules.values():
@@ -57,10 +136,97 @@ class Sequential(Module):
         return x
 
     def backward(self, dout):
-        self._check_dout(dout)
         for layer in reversed(list(self._modules.values())):
             dout = layer.backward(dout)
         return dout
+
+
+class ModuleList(_Indexed):
+    """A list of modules whose parameters are registered ("0", "1", ...); no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    @staticmethod
+    def _new(modules):
+        return ModuleList(modules)
+
+    def __repr__(self) -> str:
+        """torch's: a run of equal children prints once, as "(1-3): 3 x Linear(...)"."""
+        runs = []  # [first index, last index, repr]
+        for i, m in enumerate(self):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return "ModuleList()"
+        lines = [
+            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + t.replace("\n", "\n  ")
+            for a, b, t in runs
+        ]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[self._key(idx)]
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules whose parameters are registered by key; no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str):
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be strings, got {key!r}")
+        _check_modules([module], f"ModuleDict[{key!r}]")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def pop(self, key: str):
+        module = self[key]
+        del self[key]
+        return module
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def update(self, modules) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for pair in pairs:
+            key, module = pair
+            self[key] = module
 
 
 class Residual(Module):
@@ -86,8 +252,12 @@ class Residual(Module):
         return self.out
 
     def backward(self, dout):
-        self._check_dout(dout)
-        return self.body.backward(dout) + self.shortcut.backward(dout)
+        d_skip = self.shortcut.backward(dout)  # forward ran body first: backward it last
+        return self.body.backward(dout) + d_skip
+
+
+class ConcatCache(NamedTuple):
+    sizes: tuple  # each branch's width along dim
 
 
 class Concat(Module):
@@ -98,7 +268,7 @@ class Concat(Module):
         _check_modules(branches, "Concat")
         if not branches:
             raise ValueError("Concat: needs at least one branch")
-        self.dim = dim
+        self.dim = operator.index(dim)
         for i, b in enumerate(branches):
             self.add_module(str(i), b)
 
@@ -108,17 +278,17 @@ class Concat(Module):
     def forward(self, x):
         outs = [b(x) for b in self._modules.values()]
         xp = namespace(*outs, fn="Concat")
-        self.sizes = [o.shape[self.dim] for o in outs]
+        self.cache = ConcatCache(tuple(o.shape[self.dim] for o in outs))
         self.out = xp.concat(outs, axis=self.dim)
         return self.out
 
     def backward(self, dout):
-        self._check_dout(dout)
         dim = self.dim % dout.ndim
-        dx, start = None, 0
-        for branch, size in zip(self._modules.values(), self.sizes):
+        starts = [sum(self.cache.sizes[:i]) for i in range(len(self.cache.sizes))]
+        pieces = list(zip(self._modules.values(), starts, self.cache.sizes))
+        dx = None
+        for branch, start, size in reversed(pieces):  # the reverse of forward's order
             index = (slice(None),) * dim + (slice(start, start + size),)
             g = branch.backward(dout[index])
             dx = g if dx is None else dx + g
-            start += size
         return dx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 from cnnlib import functional as F
 from cnnlib.nn.module import Module
 
@@ -13,8 +15,10 @@ class Dropout(Module):
     by 1 / (1 - p), so eval mode needs no rescaling. The mask comes from cnnlib.random
     (``cnnlib.random.manual_seed`` makes it reproducible, or pass a `generator`)."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False, generator=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()
+        if not isinstance(p, Real) or isinstance(p, bool):
+            raise TypeError(f"Dropout: p must be a number between 0 and 1, got {p!r}")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
         self.p, self.inplace, self.generator = p, inplace, generator
@@ -29,4 +33,4 @@ class Dropout(Module):
         return self.out
 
     def backward(self, dout):
-        return F.dropout_backward(self._check_dout(dout), self.cache)
+        return F.dropout_backward(dout, self.cache)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from cnnlib.backend import namespace
+from cnnlib.functional._checks import _check_int
 from cnnlib.nn.module import Module
 
 __all__ = ["Flatten"]
@@ -13,20 +16,31 @@ __all__ = ["Flatten"]
 class Flatten(Module):
     """Merge dimensions start_dim..end_dim.  x : (N, C, H, W) -> (N, C*H*W) by default.
 
-    Backward is the inverse reshape: dx = dout reshaped to x's shape.
+    Negative dims count from the end (-1 is the last). Backward is the inverse reshape:
+    dx = dout reshaped to x's shape.
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = _check_int(start_dim, "start_dim", "Flatten")
+        self.end_dim = _check_int(end_dim, "end_dim", "Flatten")
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
+    def _dim(self, name: str, shape: tuple) -> int:
+        dim, n = getattr(self, name), max(len(shape), 1)
+        if not -n <= dim < n:  # AxisError is an IndexError (as torch's) and a ValueError
+            raise np.exceptions.AxisError(
+                f"Flatten: {name}={dim} is out of range for an input of shape {shape} "
+                f"(expected a dim in [{-n}, {n - 1}])"
+            )
+        return dim % n
+
     def forward(self, x):
         xp = namespace(x, names=["input"], fn="Flatten")
         shape = tuple(x.shape)
-        start, end = self.start_dim % len(shape), self.end_dim % len(shape)
+        start, end = self._dim("start_dim", shape), self._dim("end_dim", shape)
         if start > end:
             raise ValueError(
                 f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
@@ -39,4 +53,4 @@ class Flatten(Module):
 
     def backward(self, dout):
         xp = namespace(dout, names=["dout"], fn="Flatten.backward")
-        return xp.reshape(self._check_dout(dout), self.cache)
+        return xp.reshape(dout, self.cache)
