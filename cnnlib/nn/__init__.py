@@ -18,7 +18,7 @@ from cnnlib.nn.activation import (
     Softmax,
     Tanh,
 )
-from cnnlib.nn.containers import Concat, Residual, Sequential
+from cnnlib.nn.containers import Concat, ModuleDict, ModuleList, Residual, Sequential
 from cnnlib.nn.conv import Conv2d, ConvTranspose2d
 from cnnlib.nn.dropout import Dropout
 from cnnlib.nn.flatten import Flatten
@@ -53,6 +53,8 @@ __all__ = [
     "Parameter",
     "Module",
     "Sequential",
+    "ModuleList",
+    "ModuleDict",
     "Residual",
     "Concat",
     "Conv2d",
