@@ -103,6 +103,8 @@ $(CHROMIUM):
 	$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium
 
 $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: the browser tests need it to install"\
+		"their offline copies of the site's scripts (Debian: apt-get install npm)"; exit 1; }
 	cd $(NPM_DIR) && npm ci --no-audit --no-fund
 	touch $@
 

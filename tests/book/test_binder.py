@@ -3,8 +3,11 @@ root requirements (the versions tested here) and free of anything only this mach
 constraints.txt pins every package those pull in: the venv the tests run in is exactly that set,
 and Binder installs through it too."""
 
+import json
 import re
 import stat
+import sys
+from importlib import metadata
 from importlib.metadata import distributions
 from pathlib import Path
 
@@ -144,3 +147,21 @@ def test_binder_installs_through_the_root_constraints():
     constraints = pins(CONSTRAINTS)
     for name, version in pins(BINDER / "requirements.txt").items():
         assert constraints[name] == version.split("+")[0], name
+
+
+def test_jupyterlab_myst_reaches_binder_as_a_prebuilt_extension():
+    """MyST renders in Binder's JupyterLab because pip installs jupyterlab-myst with its prebuilt
+    front-end (no `jupyter lab build`, so postBuild needs nothing for it); nothing disables it."""
+    installed = metadata.version("jupyterlab-myst")
+    assert pins(BINDER / "requirements.txt")["jupyterlab-myst"] == installed
+    manifest = Path(sys.prefix) / "share/jupyter/labextensions/jupyterlab-myst/package.json"
+    assert manifest.is_file(), f"{manifest} is missing: not a prebuilt extension"
+    package = json.loads(manifest.read_text(encoding="utf8"))
+    assert package["version"] == installed
+    assert package["jupyterlab"]["_build"]["load"], "no prebuilt bundle"
+    post_build = (BINDER / "postBuild").read_text(encoding="utf8")
+    assert "labextension disable" not in post_build and "lab build" not in post_build
+    for folder in (Path(sys.prefix) / "etc/jupyter/labconfig", BINDER):
+        for config in folder.glob("page_config.json"):
+            disabled = json.loads(config.read_text(encoding="utf8")).get("disabledExtensions", {})
+            assert not any("jupyterlab-myst" in name for name in disabled), config

@@ -140,3 +140,44 @@ def test_toc_lists_existing_files_and_ends_with_the_appendices():
     assert captions == [c for c in order if c in captions], captions
     assert captions[-1] == "Appendices"
     assert all(part.get("chapters") for part in toc["parts"]), "a part with no chapters"
+
+
+# --- the licences in the footer, and the course's theme CSS -----------------------------------
+
+LICENCE_LINKS = [
+    "https://github.com/cnn-course/cnn-course/blob/main/LICENSE",
+    "https://creativecommons.org/licenses/by/4.0/",
+    "https://github.com/cnn-course/cnn-course/blob/main/LICENSE-text.md",
+    "https://github.com/cnn-course/cnn-course/blob/main/cnnlib/data/bundled/README.md",
+]
+
+
+def final_sphinx_config():
+    config, _ = get_final_config(
+        user_yaml=REPO / "_config.yml", cli_config={"latex_individualpages": False}, sourcedir=REPO
+    )
+    return config
+
+
+def test_the_footer_states_the_licences():
+    """html.extra_footer reaches the theme (the key is checked against Jupyter Book's above)."""
+    footer = final_sphinx_config()["html_theme_options"].get("extra_footer", "")
+    assert footer == CONFIG["html"]["extra_footer"]
+    for url in LICENCE_LINKS:
+        assert f'href="{url}"' in footer, url
+    assert "MIT" in footer and "CC BY 4.0" in footer
+    assert (REPO / "LICENSE").read_text(encoding="utf8").startswith("MIT License")
+    text = (REPO / "LICENSE-text.md").read_text(encoding="utf8")
+    assert "Creative Commons Attribution 4.0 International Public License" in text
+    assert (REPO / "cnnlib/data/bundled/README.md").is_file()
+    assert 'license = { text = "MIT" }' in (REPO / "pyproject.toml").read_text(encoding="utf8")
+
+
+def test_the_theme_css_is_registered_and_holds_no_scripts():
+    config = final_sphinx_config()
+    static = [REPO / p for p in config["html_static_path"]]
+    files = config["html_css_files"]
+    assert "course.css" in files
+    assert any((folder / "course.css").is_file() for folder in static), static
+    for folder in static:
+        assert not list(folder.rglob("*.js")), f"no scripts vendored into {folder}"

@@ -1,11 +1,23 @@
 """Offline link check of the built site: every local href/src points at a file that exists,
-and every #fragment at an id (or name) on the target page. External links are not followed."""
+and every #fragment at an id (or name) on the target page. External links are not followed.
+Every page also carries the licences in its footer and loads the course's CSS.
+BOOK_SITE points the tests at another built site (default: the repository's _build/html)."""
 
+import os
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import booktools
 import pytest
-from booktools import SITE, toc_pages
+from booktools import toc_docnames
+
+SITE = Path(os.environ.get("BOOK_SITE") or booktools.SITE).resolve()
+
+
+def toc_pages():
+    return [SITE / f"{docname}.html" for docname in toc_docnames()]
+
 
 pytestmark = pytest.mark.book
 
@@ -73,3 +85,23 @@ def test_every_local_link_and_anchor_resolves():
                 if unquote(url.fragment) not in parsed[target]:
                     broken.append(f"{where}: no id {url.fragment!r} in {target.name}")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_every_page_shows_the_licences_and_loads_the_course_css():
+    """The footer (html.extra_footer in _config.yml) and book/_static/course.css, on every page."""
+    missing = []
+    for page in toc_pages():
+        html = page.read_text(encoding="utf8")
+        links = {value for tag, _, value in parse(page).links}
+        if not any(v.split("?")[0].endswith("_static/course.css") for v in links):
+            missing.append(f"{page.relative_to(SITE)}: course.css not linked")
+        for url in (
+            "https://creativecommons.org/licenses/by/4.0/",
+            "https://github.com/cnn-course/cnn-course/blob/main/LICENSE",
+        ):
+            if url not in links:
+                missing.append(f"{page.relative_to(SITE)}: footer link {url} missing")
+        if 'class="extra_footer"' not in html:
+            missing.append(f"{page.relative_to(SITE)}: no extra footer")
+    assert not missing, "\n".join(missing)
+    assert (SITE / "_static" / "course.css").is_file()
