@@ -194,6 +194,29 @@ CASES = {
         {"pos_weight": rng.uniform(0.5, 2, 4)},
         [0],
     ),
+    "pad_reflect": (F.pad_forward, F.pad_backward, [x4, (1, 2, 2, 1)], {"mode": "reflect"}, [0]),
+    "pad_circular": (F.pad_forward, F.pad_backward, [x4, (2, 1, 0, 3)], {"mode": "circular"}, [0]),
+    "interpolate_bilinear": (
+        F.interpolate_forward,
+        F.interpolate_backward,
+        [x4],
+        {"size": (7, 4), "mode": "bilinear", "align_corners": False},
+        [0],
+    ),
+    "interpolate_nearest": (
+        F.interpolate_forward,
+        F.interpolate_backward,
+        [x4],
+        {"scale_factor": 2, "mode": "nearest"},
+        [0],
+    ),
+    "max_unpool2d": (
+        F.max_unpool2d_forward,
+        F.max_unpool2d_backward,
+        [randn(2, 3, 2, 2), np.tile(np.array([[0, 3], [9, 15]]), (2, 3, 1, 1)), 2],
+        {},
+        [0],
+    ),
 }
 
 
