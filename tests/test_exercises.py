@@ -247,6 +247,7 @@ def test_notebook_display_does_not_repeat_the_printed_report(monkeypatch, capsys
 def test_a_small_diff_shows_both_arrays_and_a_large_one_the_worst_entries():
     small = _compare.diff(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 2.0], [3.0, 5.0]]))
     assert small.splitlines()[0] == "1 of 4 values differ; largest absolute error 1"
+    assert small.splitlines()[1] == "they differ at [1, 1]"
     assert "expected:" in small and "[[1 2]\n   [3 5]]" in small
     got, want = np.zeros((3, 4, 5)), np.zeros((3, 4, 5))
     got[2, 1, 3], got[0, 0, 0] = 7.5, -0.25

@@ -102,6 +102,9 @@ def diff(received, expected, limit=5) -> str:
         f"{_fmt(largest) if np.isfinite(largest) else 'inf (NaN or inf received)'}"
     ]
     if expected.size <= 32 and expected.ndim >= 1:
+        if 0 < n_wrong <= 6:
+            where = ", ".join(str([int(i) for i in idx]) for idx in zip(*np.nonzero(wrong)))
+            lines.append(f"they differ at {where}")
         squeezed = _squeeze(expected.shape)
         # enough digits to see the largest difference
         digits = 4 if not 0 < largest < 1e-3 else min(10, 2 - int(np.floor(np.log10(largest))))
