@@ -140,6 +140,19 @@ def test_the_unfilled_skeleton_gets_a_friendly_failure(name, capsys):
     assert "Traceback" not in out and "✗ 0 of" in out
 
 
+def test_not_implemented_with_a_message_is_reported_as_such():
+    def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if dilation != 1:
+            raise NotImplementedError("dilation is not supported yet")
+        return F.conv2d(input, weight, bias, stride=stride, padding=padding, groups=groups)
+
+    result = E.check_conv2d(conv2d, quiet=True)
+    assert not result and result.case.startswith("dilation 2")
+    assert result.problem.what == (
+        "your function raised NotImplementedError: dilation is not supported yet"
+    )
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("value", [None, "text", {"a": 1}])
 def test_a_wrong_return_type_is_reported(name, value):
