@@ -1,8 +1,10 @@
-"""cnnlib.models: exact parameter counts, and forward/backward equal to the same net in torch.
+"""cnnlib.models: exact parameter counts, options, and forward/backward equal to torch.
 
-`to_torch` rebuilds a cnnlib model layer by layer in torch.nn with the same weights, so
-every architecture is checked against torch autograd in float64 (in eval mode, where
-batch norm and dropout are deterministic).
+`to_torch` rebuilds a chain-shaped cnnlib model (LeNet-5, the paper's AlexNet, VGG) layer
+by layer in torch.nn with the same weights, so it is checked against torch autograd in
+float64 (in eval mode, where batch norm and dropout are deterministic). The models with
+torchvision namesakes are checked against torchvision's architectures, with their names,
+in test_models_torchvision.py.
 """
 
 import numpy as np
@@ -52,7 +54,7 @@ def _copy(dst, src):
 def to_torch(m):
     """The torch.nn equivalent of a cnnlib module, with copied weights (float64)."""
     kind = type(m).__name__
-    if kind == "Sequential":
+    if isinstance(m, nn.Sequential):  # also AlexNet and VGG, Sequentials with named children
         return tnn.Sequential(*[to_torch(c) for _, c in m.named_children()])
     if kind == "Residual":
         shortcut = m.shortcut if m.shortcut is not None else nn.Identity()
@@ -173,6 +175,8 @@ def test_vgg_counts(depth, bn, count):
         (models.resnet50, 25_557_032),  # torchvision.models.resnet50
         (models.densenet121, 7_978_856),  # torchvision.models.densenet121
         (models.googlenet, 6_624_904),  # torchvision.models.googlenet, no aux heads
+        (models.mobilenet_v2, 3_504_872),  # torchvision.models.mobilenet_v2
+        (models.convnext_tiny, 28_589_128),  # torchvision.models.convnext_tiny
     ],
 )
 def test_reference_counts(build, count):
@@ -206,18 +210,75 @@ def test_vgg_bn_matches_torch():
     check_against_torch(model, (1, 3, 32, 32))
 
 
-@pytest.mark.parametrize("build", [models.resnet18, models.resnet50])
-def test_resnet_matches_torch(build):
-    check_against_torch(build(num_classes=4, width=0.125), (1, 3, 32, 32))
+SMALL_28 = {  # a small configuration of each model for 28x28 grey images (Fashion-MNIST)
+    "alexnet": lambda: models.alexnet(10, variant="torchvision", in_channels=1, width=0.25,
+                                      hidden=64, pool_size=2, small=True),
+    "vgg": lambda: models.vgg(11, 10, batch_norm=True, in_channels=1, width=1 / 8, hidden=64,
+                              pool_size=1, small=True),
+    "googlenet": lambda: models.googlenet(10, in_channels=1, width=1 / 8, small=True),
+    "resnet": lambda: models.resnet18(10, in_channels=1, width=0.25, small=True),
+    "resnext": lambda: models.resnet((1, 1, 1, 1), True, 10, in_channels=1, width=0.25,
+                                     small=True, groups=4, width_per_group=16),
+    "densenet": lambda: models.densenet((4, 4, 4), 12, 24, 10, in_channels=1, small=True),
+    "mobilenet_v2": lambda: models.mobilenet_v2(10, 0.25, in_channels=1, small=True),
+    "convnext": lambda: models.convnext((16, 32, 64, 128), (1, 1, 2, 1), 10, in_channels=1,
+                                        stem_stride=2),
+}  # fmt: skip
 
 
-def test_googlenet_matches_torch():
-    check_against_torch(models.googlenet(num_classes=3, width=0.0625), (1, 3, 40, 40))
+@pytest.mark.parametrize("device", ["numpy", "torch"])
+@pytest.mark.parametrize("name", list(SMALL_28))
+def test_small_models_train_on_28x28(name, device):
+    """A small version of every model takes 28x28 images, on NumPy and torch tensors,
+    and one training step of SGD lowers the loss on a fixed batch."""
+    manual_seed(0)
+    model = SMALL_28[name]().to(device)
+    x = np.random.default_rng(0).normal(size=(8, 1, 28, 28)).astype(np.float32)
+    y = np.arange(8) % 10
+    if device == "torch":
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for m in model.modules():  # no dropout or stochastic depth: the same function twice
+        if type(m).__name__ in ("Dropout", "StochasticDepth"):
+            m.eval()
+    losses = []
+    for _ in range(2):
+        model.zero_grad()
+        out = model(x)
+        assert out.shape == (8, 10) and isinstance(out, type(x))
+        losses.append(float(loss_fn(out, y)))
+        dx = model.backward(loss_fn.backward())
+        assert dx.shape == x.shape and isinstance(dx, type(x))
+        for p in model.parameters():
+            assert p.grad is not None and p.grad.shape == p.data.shape
+            p.data = p.data - 0.05 * p.grad
+    assert losses[1] < losses[0]
 
 
-def test_densenet_matches_torch():
-    model = models.densenet(blocks=(2, 3), growth_rate=4, init_features=8, num_classes=3)
-    check_against_torch(model, (2, 3, 24, 24))
+def test_resnet_options():
+    model = models.resnet18(zero_init_residual=True)
+    assert all(not b.bn2.weight.data.any() for b in [*model.layer1, *model.layer4])
+    assert models.resnet50().layer1[0].conv2.groups == 1
+    assert models.resnext50_32x4d().layer1[0].conv2.groups == 32
+    assert models.resnext50_32x4d().layer1[0].conv2.in_channels == 128  # 64 * 4/64 * 32
+    assert not hasattr(models.resnet18(small=True), "maxpool")
+    with pytest.raises(ValueError, match="groups=1"):
+        models.resnet18(groups=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        models.resnet50(width=1 / 16, groups=2, width_per_group=1)
+    block = models.basic_block(64, 128, 2)
+    assert block.downsample is not None and models.basic_block(64, 64).downsample is None
+    assert models.bottleneck(256, 64).downsample is None
+
+
+def test_models_are_sequentials_where_torchvisions_forward_is_a_chain():
+    """AlexNet and VGG index like before (model[0] is features, model[3] the classifier)."""
+    alex = models.alexnet(groups=2)
+    assert alex[0] is alex.features and alex[3] is alex.classifier
+    vgg = models.vgg11(width=1 / 16, hidden=8)
+    assert vgg[0] is vgg.features and [n for n, _ in vgg.named_children()] == [
+        "features", "avgpool", "flatten", "classifier"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -294,8 +355,12 @@ def test_lenet_original_runs_on_torch_backend():
     assert isinstance(dx, torch.Tensor) and dx.shape == (2, 1, 32, 32)
 
 
+CUDA_MODELS = ["lenet_original", "resnet_small", "googlenet_small", "densenet_small",
+               "mobilenet_small", "convnext_small"]  # fmt: skip
+
+
 @pytest.mark.cuda
-@pytest.mark.parametrize("name", ["lenet_original", "resnet_small", "googlenet_small"])
+@pytest.mark.parametrize("name", CUDA_MODELS)
 def test_models_on_cuda_match_numpy(name):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
@@ -303,6 +368,12 @@ def test_models_on_cuda_match_numpy(name):
         "lenet_original": (lambda: models.lenet5(variant="original"), (2, 1, 32, 32)),
         "resnet_small": (lambda: models.resnet18(10, width=0.25, small=True), (2, 3, 16, 16)),
         "googlenet_small": (lambda: models.googlenet(10, width=0.125, small=True), (2, 3, 16, 16)),
+        "densenet_small": (lambda: models.densenet((2, 2), 8, 16, 10, small=True), (2, 3, 16, 16)),
+        "mobilenet_small": (lambda: models.mobilenet_v2(10, 0.25, small=True), (2, 3, 16, 16)),
+        "convnext_small": (
+            lambda: models.convnext((8, 16), (1, 2), 10, 0.5, stem_stride=2),
+            (4, 3, 16, 16),
+        ),
     }[name]
     model = build().double()
     model.train()  # batch statistics and running-stat updates on both devices

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from cnnlib import nn
-
-__all__ = ["scaled", "conv_bn"]
+__all__ = ["scaled", "make_divisible"]
 
 
 def scaled(channels: int, width: float, multiple: int = 1) -> int:
@@ -12,12 +10,13 @@ def scaled(channels: int, width: float, multiple: int = 1) -> int:
     return max(multiple, int(round(channels * width / multiple)) * multiple)
 
 
-def conv_bn(c_in, c_out, kernel_size, stride=1, padding=0, relu=True, eps=1e-5):
-    """Conv2d (no bias: BatchNorm's shift replaces it) -> BatchNorm2d -> ReLU."""
-    layers = [
-        nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
-        nn.BatchNorm2d(c_out, eps=eps),
-    ]
-    if relu:
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+def make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
+    """torchvision's ``_make_divisible`` (from the TensorFlow MobileNet code): `v` rounded
+    to the nearest multiple of `divisor`, at least `min_value` (default `divisor`), and
+    never more than 10% below `v`."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:  # rounding down must not lose more than 10%
+        new_v += divisor
+    return new_v

@@ -13,7 +13,21 @@ Conventions:
   r <- r + d (k - 1) j and j <- j s (along the height). Branches (Residual, Concat)
   take the largest r.
   After an adaptive pool that changes the size, Flatten or Linear, every output sees
-  the whole input ("-").
+  the whole input ("-"). A Linear on a channels-last map (H, W, C), as in ConvNeXt's
+  block, acts on each position alone and keeps the field.
+
+Wiring: a Sequential (or a subclass, such as the models of ``cnnlib.models``) is walked
+child by child; Residual and Concat branch. A block with other wiring (BasicBlock,
+Inception, DenseLayer, SqueezeExcitation, ...) describes it in ``_summary_plan()``, built
+from the names of its children:
+
+* ``"conv1"``: the child of that name (None, as a missing downsample, is the identity;
+  a Parameter, as ConvNeXt's layer_scale, is a row of its own that keeps the shape);
+* ``[p1, p2, ...]``: one after the other (``[]`` is the identity);
+* ``("+", p1, p2, ...)``, ``("cat", ...)``, ``("*", ...)``: each applied to the same
+  input, the outputs added, concatenated along the channels, or multiplied (broadcast);
+* ``("side", p)``: a branch whose output leaves the network (an auxiliary classifier):
+  its rows are listed, the main path goes on with its input.
 """
 
 from __future__ import annotations
@@ -28,7 +42,9 @@ __all__ = ["summary", "Summary", "Row"]
 
 _ELEMENTWISE = {
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ScaledTanh", "Dropout", "BatchNorm2d",
-    "BatchNorm1d", "LocalResponseNorm", "Identity", "Softmax", "LogSoftmax",
+    "BatchNorm1d", "LocalResponseNorm", "Identity", "Softmax", "LogSoftmax", "ReLU6",
+    "Hardsigmoid", "Hardswish", "SiLU", "GELU", "LayerNorm", "LayerNorm2d", "GroupNorm",
+    "StochasticDepth",
 }  # fmt: skip
 _POOLS = {"MaxPool2d", "AvgPool2d", "Subsample"}
 
@@ -132,6 +148,8 @@ class _Walker:
     def walk(self, module, shape, rf, name):
         kind = type(module).__name__
         children = _children(module)
+        if hasattr(module, "_summary_plan"):
+            return self.plan(module, module._summary_plan(), shape, rf, name)
         if any(c.__name__ == "Sequential" for c in type(module).__mro__):
             for child_name, child in children:
                 shape, rf = self.walk(child, shape, rf, f"{name}.{child_name}".lstrip("."))
@@ -167,6 +185,39 @@ class _Walker:
         )  # fmt: skip
         return tuple(out_shape), new_rf
 
+    def plan(self, module, plan, shape, rf, name):
+        """Walk `module` along its `_summary_plan` (see the module docstring)."""
+        if isinstance(plan, str):
+            child, child_name = getattr(module, plan), f"{name}.{plan}".lstrip(".")
+            if child is None:
+                return shape, rf
+            if not hasattr(child, "named_children"):  # a Parameter, e.g. a layer scale
+                n = math.prod(tuple(child.data.shape))
+                self.rows.append(Row(child_name, "Parameter", tuple(shape), n, 0,
+                                     None if rf is None else rf[0],
+                                     None if rf is None else rf[1]))  # fmt: skip
+                return shape, rf
+            return self.walk(child, shape, rf, child_name)
+        if isinstance(plan, list):
+            for step in plan:
+                shape, rf = self.plan(module, step, shape, rf, name)
+            return shape, rf
+        op, *parts = plan
+        outs = [self.plan(module, part, shape, rf, name) for part in parts]
+        if op == "side":
+            return shape, rf
+        shapes = [s for s, _ in outs]
+        if op == "cat":
+            out_shape = (sum(s[0] for s in shapes), *shapes[0][1:])
+        elif op == "*":
+            out_shape = tuple(np.broadcast_shapes(*shapes))
+        else:  # "+"
+            out_shape = shapes[0]
+        rfs = [r for _, r in outs]
+        if any(r is None for r in rfs):
+            return out_shape, None
+        return out_shape, (max(r[0] for r in rfs), max(r[1] for r in rfs))
+
     def leaf(self, m, kind, shape):
         """(output shape, MACs, window) with window (k, s, d), "same" (no change) or None."""
         if kind in _ELEMENTWISE:
@@ -175,8 +226,10 @@ class _Walker:
             return (
                 (*shape[:-1], m.out_features),
                 math.prod(shape[:-1]) * m.in_features * m.out_features,
-                None,
+                "same" if len(shape) >= 3 else None,  # channels-last: per position
             )
+        if kind == "Permute":
+            return tuple(shape[d - 1] for d in m.dims[1:]), 0, "same"
         if kind == "RBF":
             n_out = m.centres.shape[0]
             return (*shape[:-1], n_out), math.prod(shape) * n_out, None
