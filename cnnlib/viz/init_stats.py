@@ -120,13 +120,15 @@ def signal_propagation(
     padding_mode: str = "circular",
     negative_slope: float = 0.01,
     seed: int = 0,
+    draw=None,
 ) -> SignalStats:
     """Forward a random batch through ``depth`` conv + activation layers and back again.
 
     The input is (batch, channels, size, size), float64; every weight
     (channels, channels, kernel_size, kernel_size) is drawn from N(0, std^2) with
     ``std = init_std(scheme, weight.shape, gain)``. The conv keeps the image size
-    (padding (kernel_size - 1) / 2). Same ``seed``, same numbers.
+    (padding (kernel_size - 1) / 2). Same ``seed``, same numbers. ``draw(shape, std)``, if
+    given, replaces ``cnnlib.random`` (the initialisation explorer passes its own generator).
 
     Returns
     -------
@@ -139,12 +141,13 @@ def signal_propagation(
     forward, backward = _activation(activation, negative_slope)
     p = (kernel_size - 1) // 2
     gen = cr.make_generator(seed=seed)
+    draw = draw or (lambda shape, std=1.0: cr.normal(shape, 0.0, std, generator=gen))
 
-    a = cr.normal((batch, channels, size, size), generator=gen)  # a_0
+    a = draw((batch, channels, size, size))  # a_0
     pre, act, caches = [a.std()], [a.std()], []
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(depth):
-            w = cr.normal(shape, 0.0, std, generator=gen)
+            w = draw(shape, std)
             if padding_mode == "circular":
                 z, conv_cache = F.conv2d_forward(_wrap_pad(a, p), w)
             else:
@@ -154,7 +157,7 @@ def signal_propagation(
             pre.append(z.std())
             act.append(a.std())
 
-        g = cr.normal(a.shape, generator=gen)  # dL/da_depth
+        g = draw(a.shape)  # dL/da_depth
         grads = [g.std()]
         for conv_cache, act_cache in reversed(caches):
             dz = backward(g, act_cache)
