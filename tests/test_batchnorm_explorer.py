@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from cnnlib.widgets import BatchNormExplorer
+from cnnlib.widgets import BatchNormExplorer, SeededRandom
 from cnnlib.widgets.batchnorm_explorer import (
     CHANNEL_MEANS,
     CHANNEL_STDS,
@@ -20,37 +20,42 @@ def explorer():
     return BatchNormExplorer(batch_size=8, steps=20)
 
 
-def test_explorer_builds_and_draws(explorer):
-    assert explorer.view.value[:4] == b"\x89PNG"
-    run = explorer.run
+def test_explorer_computes_with_cnnlib(explorer):
+    run = explorer.compute()
     assert run.x.shape == run.out.shape == (8, 3, 4, 4)
     assert run.running_mean.shape == run.running_var.shape == (21, 3)
     np.testing.assert_array_equal(run.running_mean[0], 0.0)  # torch's initial buffers
     np.testing.assert_array_equal(run.running_var[0], 1.0)
-    assert "channel 2: data mean +3.00 var 4" in explorer.text.value
-    assert "0.90 in Keras" in explorer.text.value
+    assert "channel 2: data mean +3.00 var 4" in explorer.summary()
+    assert "0.90 in Keras" in explorer.summary()
+    assert explorer.running_mean == []  # the browser fills it
+
+
+def test_the_batches_come_from_the_seeded_generator():
+    run = simulate_batch_norm(batch_size=2, steps=1, seed=3)
+    z = SeededRandom(3).normal((2, 3, 4, 4))
+    center = np.array(CHANNEL_MEANS).reshape(1, 3, 1, 1)
+    spread = np.array(CHANNEL_STDS).reshape(1, 3, 1, 1)
+    np.testing.assert_array_equal(run.x, center + spread * z)
 
 
 def test_training_mode_normalises_each_channel(explorer):
     explorer.set(gamma=2.0, beta=-1.0, shift=3.0, scale=4.0)
-    out = explorer.run.out
-    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), -1.0, atol=1e-12)
-    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 2.0, rtol=1e-5)  # eps: a hair below
-    assert np.all(out.std(axis=(0, 2, 3)) < 2.0)
-    np.testing.assert_allclose(explorer.run.true_mean, 3.0 + np.array(CHANNEL_MEANS))
-    np.testing.assert_allclose(explorer.run.true_var, (4.0 * np.array(CHANNEL_STDS)) ** 2)
+    run = explorer.compute()
+    np.testing.assert_allclose(run.out.mean(axis=(0, 2, 3)), -1.0, atol=1e-12)
+    np.testing.assert_allclose(run.out.std(axis=(0, 2, 3)), 2.0, rtol=1e-5)  # eps: a hair below
+    assert np.all(run.out.std(axis=(0, 2, 3)) < 2.0)
+    np.testing.assert_allclose(run.true_mean, 3.0 + np.array(CHANNEL_MEANS))
+    np.testing.assert_allclose(run.true_var, (4.0 * np.array(CHANNEL_STDS)) ** 2)
     explorer.set(gamma=1.0, beta=0.0, shift=0.0, scale=1.0)
 
 
-def test_controls_update_the_state(explorer):
-    picture = explorer.view.value
-    explorer.steps.value = 30
-    assert explorer.run.running_mean.shape == (31, 3) and explorer.view.value != picture
-    explorer.batch_size.value = 2
-    assert explorer.run.x.shape == (2, 3, 4, 4)
-    explorer.mode.value = "eval"
-    assert not explorer.run.training and "eval: running statistics" in explorer.axes[1].get_title()
-    explorer.momentum.value = 1.0  # running statistics = the last batch's alone
+def test_settings_are_traits(explorer):
+    explorer.steps = 30
+    assert explorer.compute().running_mean.shape == (31, 3)
+    explorer.set(batch_size=2, mode="eval")
+    run = explorer.compute()
+    assert run.x.shape == (2, 3, 4, 4) and not run.training
     explorer.set(momentum=0.1, mode="train", batch_size=8, steps=20)
     assert explorer.settings() == dict(
         batch_size=8, momentum=0.1, gamma=1.0, beta=0.0, mode="train", shift=0.0, scale=1.0,
@@ -121,4 +126,6 @@ def test_bad_settings_raise(explorer):
         simulate_batch_norm(steps=0)
     with pytest.raises(ValueError, match="seed must be an integer"):
         BatchNormExplorer(seed=1.5)
+    with pytest.raises(ValueError, match="momentum must be a number"):
+        explorer.momentum = 0.0
     assert explorer.settings()["batch_size"] == 8  # nothing changed by the failed calls

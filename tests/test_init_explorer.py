@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from cnnlib import functional as F
 from cnnlib import random as cr
 from cnnlib.viz import init_stats
 from cnnlib.viz.init_stats import init_std, mean_stats, signal_propagation
-from cnnlib.widgets import InitExplorer
+from cnnlib.widgets import InitExplorer, SeededRandom
+from cnnlib.widgets.init_explorer import explorer_network
 
 
 @pytest.fixture(scope="module")
@@ -18,31 +20,37 @@ def explorer():
     return InitExplorer(depth=6, channels=8, networks=2)
 
 
-def test_explorer_builds_and_draws(explorer):
-    assert explorer.view.value[:4] == b"\x89PNG"
-    assert len(explorer.runs) == 2
-    assert explorer.stats.act_std.shape == explorer.stats.grad_std.shape == (7,)
-    assert "fan_in = 8*3*3 = 72" in explorer.text.value
-    # the thick line is the root-mean-square of the thin ones
-    rms = np.sqrt(np.mean([r.act_std**2 for r in explorer.runs], axis=0))
-    np.testing.assert_allclose(explorer.stats.act_std, rms)
+def test_explorer_computes_its_networks_with_cnnlib(explorer):
+    runs = explorer.compute()
+    assert len(runs) == 2 and runs[0].act_std.shape == runs[0].grad_std.shape == (7,)
+    # network r is signal_propagation on the seeded generator with seed r
+    again = explorer_network(6, "relu", "he", 1.0, 8, seed=1)
+    np.testing.assert_array_equal(runs[1].act_std, again.act_std)
+    assert not np.allclose(runs[0].act_std, runs[1].act_std)
+    assert "fan_in = 8*3*3 = 72" in explorer.summary()
+    assert explorer.act_std == [] and explorer.grad_std == []  # the browser fills these
 
 
-def test_controls_update_the_state(explorer):
-    picture = explorer.view.value
-    explorer.depth.value = 9
-    assert explorer.stats.act_std.shape == (10,) and explorer.view.value != picture
-    explorer.scheme.value = "too small"
-    assert explorer.stats.weight_std == pytest.approx(0.01)
-    assert explorer.stats.act_std[-1] < 1e-6
-    explorer.gain.value = 2.0
-    assert explorer.stats.weight_std == pytest.approx(0.02)
+def test_explorer_network_draws_input_weights_then_gradient():
+    stats = explorer_network(2, "linear", "he", 1.0, 4, seed=5)
+    rng = SeededRandom(5)
+    a0 = rng.normal((1, 4, 8, 8))
+    std = math.sqrt(2 / 36)
+    w1, w2 = rng.normal((4, 4, 3, 3), std), rng.normal((4, 4, 3, 3), std)
+    g = rng.normal((1, 4, 8, 8))
+    assert stats.weight_std == std
+    a1 = F.conv2d(init_stats._wrap_pad(a0, 1), w1)
+    a2 = F.conv2d(init_stats._wrap_pad(a1, 1), w2)
+    np.testing.assert_allclose(stats.act_std, [a0.std(), a1.std(), a2.std()], rtol=1e-12)
+    assert stats.grad_std[-1] == g.std()
+
+
+def test_settings_are_checked_and_set_together(explorer):
     explorer.set(scheme="xavier", gain=1.0, channels=16, activation="tanh")
     assert explorer.settings() == dict(
-        depth=9, activation="tanh", scheme="xavier", gain=1.0, channels=16
+        depth=6, activation="tanh", scheme="xavier", gain=1.0, channels=16
     )
-    assert explorer.stats.weight_std == pytest.approx(math.sqrt(2 / (144 + 144)))
-    assert "weight std 0.08333" in explorer.text.value
+    assert "weight std 0.08333" in explorer.summary()  # sqrt(2 / (144 + 144))
     explorer.set(depth=6, activation="relu", scheme="he", channels=8)
 
 
@@ -55,6 +63,8 @@ def test_bad_settings_raise(explorer):
         explorer.set(channels=12)
     with pytest.raises(ValueError, match="unknown setting 'width'"):
         explorer.set(width=3)
+    with pytest.raises(ValueError, match="gain must be a number in"):
+        explorer.gain = 9.0
     with pytest.raises(ValueError, match="networks must be"):
         InitExplorer(networks=0)
     assert explorer.settings()["depth"] == 6  # nothing changed by the failed calls

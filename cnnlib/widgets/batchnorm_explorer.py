@@ -10,20 +10,21 @@ differ (channel c has mean ``shift + CHANNEL_MEANS[c]`` and standard deviation
 so after t steps the initial values (mean 0, var 1) still carry weight (1 - momentum)^t.
 The explorer shows the last batch before and after BN (training mode: the batch's own
 statistics; eval mode: a fresh batch through the running statistics) and the running statistics
-step by step against the true ones. Every control is an ipywidget and every update goes through
-plain methods (``set``, ``update``), so the tests drive it without a browser.
+step by step against the true ones. It computes in the browser (``js/batchnorm.js``), drawing
+the batches from the seeded generator of :mod:`cnnlib.widgets.seeded`, which
+:func:`simulate_batch_norm` uses too: the same seed gives the same batches on both sides.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import ipywidgets as W
 import numpy as np
+import traitlets as T
 
 from cnnlib import functional as F
-from cnnlib import random as crandom
-from cnnlib.widgets._figure import FigureExplorer
+from cnnlib.widgets._base import Explorer, int_in, module_source, number_in
+from cnnlib.widgets.seeded import SeededRandom
 
 CHANNEL_MEANS = (-2.0, 0.0, 3.0)
 CHANNEL_STDS = (0.5, 1.0, 2.0)
@@ -32,14 +33,14 @@ MODES = ("train", "eval")
 COLORS = ("tab:blue", "tab:orange", "tab:green")
 
 _RULES = {
-    "batch_size": ("an integer in [1, 256]", lambda v: isinstance(v, int) and 1 <= v <= 256),
-    "momentum": ("a number in [0.01, 1]", lambda v: isinstance(v, (int, float)) and 0.01 <= v <= 1),
-    "gamma": ("a number in [-3, 3]", lambda v: isinstance(v, (int, float)) and -3 <= v <= 3),
-    "beta": ("a number in [-3, 3]", lambda v: isinstance(v, (int, float)) and -3 <= v <= 3),
+    "batch_size": ("an integer in [1, 256]", int_in(1, 256)),
+    "momentum": ("a number in [0.01, 1]", number_in(0.01, 1)),
+    "gamma": ("a number in [-3, 3]", number_in(-3, 3)),
+    "beta": ("a number in [-3, 3]", number_in(-3, 3)),
     "mode": (f"one of {MODES}", lambda v: v in MODES),
-    "shift": ("a number in [-5, 5]", lambda v: isinstance(v, (int, float)) and -5 <= v <= 5),
-    "scale": ("a number in [1/8, 8]", lambda v: isinstance(v, (int, float)) and 1 / 8 <= v <= 8),
-    "steps": ("an integer in [1, 300]", lambda v: isinstance(v, int) and 1 <= v <= 300),
+    "shift": ("a number in [-5, 5]", number_in(-5, 5)),
+    "scale": ("a number in [1/8, 8]", number_in(1 / 8, 8)),
+    "steps": ("an integer in [1, 300]", int_in(1, 300)),
 }
 
 
@@ -60,7 +61,7 @@ def _check(settings: dict, fn: str) -> None:
         if name not in _RULES:
             raise ValueError(f"{fn}: unknown setting {name!r}")
         rule, ok = _RULES[name]
-        if isinstance(value, bool) or not ok(value):
+        if not ok(value):
             raise ValueError(f"{fn}: {name} must be {rule}, got {value!r}")
 
 
@@ -84,13 +85,13 @@ def simulate_batch_norm(
     c = len(CHANNEL_MEANS)
     true_mean = shift + np.array(CHANNEL_MEANS)
     true_std = scale * np.array(CHANNEL_STDS)
-    gen = crandom.make_generator(seed=seed)
+    gen = SeededRandom(seed)
     shape = (batch_size, c, SPATIAL, SPATIAL)
     center = true_mean.reshape(1, c, 1, 1)
     spread = true_std.reshape(1, c, 1, 1)
 
     def draw():
-        return center + spread * crandom.normal(shape, generator=gen)
+        return center + spread * gen.normal(shape)
 
     weight, bias = np.full(c, float(gamma)), np.full(c, float(beta))
     running_mean, running_var = np.zeros(c), np.ones(c)
@@ -135,14 +136,16 @@ def plot_batch_norm_run(axes, run: BatchNormRun, title=None):
         before.figure.suptitle(title)
 
 
-class BatchNormExplorer(FigureExplorer):
-    """Batch normalisation of a stream of batches, with controls for every knob.
+class BatchNormExplorer(Explorer):
+    """Batch normalisation of a stream of batches, with controls for every knob, computed in
+    the browser (``js/batchnorm.js``) with the same random numbers as
+    :func:`simulate_batch_norm` (seed ``seed``).
 
     Parameters
     ----------
     batch_size : int in [1, 256]
         Samples per batch; each channel then has ``16 * batch_size`` values.
-    momentum : float in (0, 1]
+    momentum : float in [0.01, 1]
         torch's convention: the weight of the *new* batch statistic.
     gamma, beta : float in [-3, 3]
         The affine parameters, the same for every channel.
@@ -153,12 +156,31 @@ class BatchNormExplorer(FigureExplorer):
     steps : int in [1, 300]
         Training steps taken before the batch shown.
 
-    Attributes
-    ----------
-    widget : ipywidgets.VBox
-    run : BatchNormRun
-        The current numbers.
+    Notes
+    -----
+    The settings are traits synced with the browser (``explorer.mode = "eval"``, or
+    ``explorer.set(mode="eval", steps=5)`` for several at once); ``running_mean`` and
+    ``running_var`` are what the browser computed, and :meth:`compute` is cnnlib's answer.
     """
+
+    _esm = module_source("batchnorm")
+    _rules = _RULES
+    batch_size = T.Int(16, help="samples per batch, 1 to 256").tag(sync=True)
+    momentum = T.Float(0.1, help="torch's: the new statistic's weight, 0.01 to 1").tag(sync=True)
+    gamma = T.Float(1.0, help="the scale of every channel, -3 to 3").tag(sync=True)
+    beta = T.Float(0.0, help="the shift of every channel, -3 to 3").tag(sync=True)
+    mode = T.Unicode("train", help=f"one of {MODES}").tag(sync=True)
+    shift = T.Float(0.0, help="added to the data's means, -5 to 5").tag(sync=True)
+    scale = T.Float(1.0, help="multiplies the data's stds, 1/8 to 8").tag(sync=True)
+    steps = T.Int(50, help="training steps, 1 to 300").tag(sync=True)
+    seed = T.Int(0, help="the random numbers' seed").tag(sync=True)
+    running_mean = T.List(help="the browser's (steps + 1, 3) running means").tag(sync=True)
+    running_var = T.List(help="the browser's (steps + 1, 3) running variances").tag(sync=True)
+
+    @T.validate(*_RULES)
+    def _validate(self, proposal):
+        self._check(proposal["trait"].name, proposal["value"])
+        return proposal["value"]
 
     def __init__(
         self,
@@ -172,64 +194,21 @@ class BatchNormExplorer(FigureExplorer):
         steps=50,
         seed=0,
     ):
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ValueError(f"BatchNormExplorer: seed must be an integer, got {seed!r}")
-        self.seed = seed
-        self._busy = False
-        style = {"description_width": "80px"}
-        self.batch_size = W.IntSlider(value=16, min=1, max=256, description="batch size")
-        self.momentum = W.FloatSlider(value=0.1, min=0.01, max=1.0, step=0.01)
-        self.momentum.description = "momentum"
-        self.gamma = W.FloatSlider(value=1.0, min=-3, max=3, step=0.1, description="gamma")
-        self.beta = W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description="beta")
-        self.mode = W.ToggleButtons(options=list(MODES), value="train", description="mode")
-        self.shift = W.FloatSlider(value=0.0, min=-5, max=5, step=0.5, description="shift")
-        self.scale = W.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25)
-        self.scale.description = "scale"
-        self.steps = W.IntSlider(value=50, min=1, max=300, description="steps")
-        for control in self._controls():
-            control.style = style
-        self.view = W.Image(format="png")
-        self.text = W.HTML()
-        import matplotlib.pyplot as plt
-
-        self.fig, self.axes = plt.subplots(1, 4, figsize=(13, 3.2))
-        plt.close(self.fig)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"BatchNormExplorer: seed must be an integer >= 0, got {seed!r}")
+        super().__init__(seed=seed)
         self.set(
             batch_size=batch_size, momentum=momentum, gamma=gamma, beta=beta, mode=mode,
             shift=shift, scale=scale, steps=steps,
         )  # fmt: skip
-        for control in self._controls():
-            control.observe(lambda change: self.update(), names="value")
-        controls = self._controls()
-        self.widget = W.VBox(
-            [W.HBox([W.VBox(controls[:4]), W.VBox(controls[4:])]), self.view, self.text]
-        )
 
-    def _controls(self):
-        return [getattr(self, name) for name in _RULES]
+    def compute(self) -> BatchNormRun:
+        """cnnlib's run for the current settings, with the browser's random numbers."""
+        return simulate_batch_norm(**self.settings(), seed=self.seed)
 
-    def set(self, **settings):
-        """Change any of the settings at once (checked first), then recompute."""
-        _check(settings, "BatchNormExplorer.set")
-        self._busy = True
-        try:
-            for name, value in settings.items():
-                getattr(self, name).value = value
-        finally:
-            self._busy = False
-        self.update()
-
-    def settings(self):
-        """The current keyword arguments of :func:`simulate_batch_norm` (seed excluded)."""
-        values = {name: getattr(self, name).value for name in _RULES}
-        for name in ("momentum", "gamma", "beta", "shift", "scale"):
-            values[name] = float(values[name])
-        return values
-
-    def summary(self):
-        """Per channel: the true, running and output statistics, as HTML lines."""
-        run, s = self.run, self.settings()
+    def summary(self, run: BatchNormRun | None = None) -> str:
+        """Per channel: the true, running and output statistics, one line each."""
+        run, s = run or self.compute(), self.settings()
         m = s["momentum"]
         lines = [
             f"momentum {m:.2f} in torch's convention is {1 - m:.2f} in Keras's; after "
@@ -241,15 +220,14 @@ class BatchNormExplorer(FigureExplorer):
             lines.append(
                 f"channel {c}: data mean {run.true_mean[c]:+.2f} var {run.true_var[c]:.3g} | "
                 f"running mean {run.running_mean[-1, c]:+.2f} var {run.running_var[-1, c]:.3g}"
-                f" | output mean {out.mean():+.3f} std {out.std():.3f}"
+                f" | output mean {out.mean():+.2f} std {out.std():.3g}"
             )
-        return "<br>".join(lines)
+        return "\n".join(lines)
 
-    def update(self):
-        """Recompute and redraw."""
-        if self._busy:
-            return
-        self.run = simulate_batch_norm(**self.settings(), seed=self.seed)
-        plot_batch_norm_run(self.axes, self.run)
-        self.render()
-        self.text.value = f"<code>{self.summary()}</code>"
+    def static_figure(self):
+        """The four panels of :func:`plot_batch_norm_run`."""
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+        plot_batch_norm_run(axes, self.compute())
+        return fig

@@ -1,164 +1,132 @@
 """The initialisation explorer: how the weight scale carries a signal through a deep conv stack.
 
-Every control is an ipywidget and every update goes through plain methods (``set``,
-``compute``, ``update``), so the tests drive the explorer without a browser.
+The networks are computed in the browser (``js/init.js``): ``networks`` stacks of ``depth`` 3x3
+convolutions with ``channels`` in and out, circular padding, no bias, on an 8x8 input, each
+followed by the activation. Network r draws its input, weights and upstream gradient from the
+seeded generator of :mod:`cnnlib.widgets.seeded` with seed ``seed + r``, so Python reproduces
+every number with cnnlib: :meth:`InitExplorer.compute` runs
+:func:`cnnlib.viz.init_stats.signal_propagation` on the same draws.
 """
 
-import ipywidgets as W
-import numpy as np
+from __future__ import annotations
+
+import traitlets as T
 
 from cnnlib.viz.init_stats import (
     ACTIVATIONS,
     SCHEMES,
+    SignalStats,
     init_std,
     mean_stats,
     plot_signal_propagation,
     signal_propagation,
 )
-from cnnlib.widgets._figure import FigureExplorer
+from cnnlib.widgets._base import Explorer, int_in, module_source, number_in
+from cnnlib.widgets.seeded import SeededRandom
 
-CHANNELS = (8, 16, 32, 64)
+CHANNELS = (4, 8, 16, 32)
+SIZE = 8  # every layer's feature maps are 8x8
 
 
-class InitExplorer(FigureExplorer):
-    """Per-layer standard deviation of activations and gradients at initialisation.
+def explorer_network(depth, activation, scheme, gain, channels, seed) -> SignalStats:
+    """One of the explorer's networks, computed by cnnlib with the browser's random numbers."""
+    draw = SeededRandom(seed).normal
+    return signal_propagation(
+        depth, activation, scheme, channels, gain, size=SIZE, batch=1, draw=draw
+    )
 
-    Each update runs ``networks`` independently drawn stacks of ``depth`` 3x3 convolutions
-    (see :func:`cnnlib.viz.signal_propagation`) and draws each as a thin line and
-    their root-mean-square as a thick one, on a log scale.
+
+class InitExplorer(Explorer):
+    """Per-layer standard deviation of the activations and gradients at initialisation.
 
     Parameters
     ----------
     depth : int
-        Number of conv + activation layers (2 to 40).
+        Number of conv + activation layers, 2 to 40.
     activation : str
         One of ``cnnlib.viz.init_stats.ACTIVATIONS``.
     scheme : str
         One of ``cnnlib.viz.init_stats.SCHEMES``.
     gain : float
-        Multiplies the scheme's standard deviation (1/8 to 8).
+        Multiplies the scheme's standard deviation, 1/8 to 8.
     channels : int
         Channels of every layer, one of ``CHANNELS``.
     networks : int
-        Independently drawn networks per picture.
+        Independently drawn networks, 1 to 16; seeds ``seed`` to ``seed + networks - 1``.
 
-    Attributes
-    ----------
-    widget : ipywidgets.VBox
-        What to display in a notebook.
-    stats : SignalStats
-        The root-mean-square over the networks for the current settings.
-    runs : list of SignalStats
-        One per network.
+    Notes
+    -----
+    The settings are traits synced with the browser (``explorer.depth = 10``, or
+    ``explorer.set(depth=10, scheme="xavier")`` for several at once); ``act_std`` and
+    ``grad_std`` are what the browser computed, and :meth:`compute` is cnnlib's answer.
     """
 
-    def __init__(self, depth=20, activation="relu", scheme="he", gain=1.0, channels=32, networks=8):
-        if not isinstance(networks, int) or isinstance(networks, bool) or networks < 1:
-            raise ValueError(f"InitExplorer: networks must be an integer >= 1, got {networks!r}")
-        self.networks = networks
-        self._busy = False
-        style = {"description_width": "80px"}
-        self.depth = W.IntSlider(value=20, min=2, max=40, description="depth", style=style)
-        self.activation = W.Dropdown(
-            options=list(ACTIVATIONS), value="relu", description="activation", style=style
-        )
-        self.scheme = W.Dropdown(
-            options=list(SCHEMES), value="he", description="scheme", style=style
-        )
-        self.gain = W.FloatLogSlider(
-            value=1.0, base=2, min=-3, max=3, step=0.25, description="gain", style=style
-        )
-        self.channels = W.Dropdown(
-            options=list(CHANNELS), value=32, description="channels", style=style
-        )
-        self.view = W.Image(format="png", layout=W.Layout(max_width="100%"))
-        self.text = W.HTML()
-        import matplotlib.pyplot as plt
+    _esm = module_source("init")
+    _rules = {
+        "depth": ("an integer in [2, 40]", int_in(2, 40)),
+        "activation": (f"one of {ACTIVATIONS}", lambda v: v in ACTIVATIONS),
+        "scheme": (f"one of {SCHEMES}", lambda v: v in SCHEMES),
+        "gain": ("a number in [1/8, 8]", number_in(1 / 8, 8)),
+        "channels": (f"one of {CHANNELS}", lambda v: v in CHANNELS and not isinstance(v, bool)),
+    }
+    depth = T.Int(20, help="conv + activation layers, 2 to 40").tag(sync=True)
+    activation = T.Unicode("relu", help=f"one of {ACTIVATIONS}").tag(sync=True)
+    scheme = T.Unicode("he", help=f"one of {SCHEMES}").tag(sync=True)
+    gain = T.Float(1.0, help="multiplies the scheme's std, 1/8 to 8").tag(sync=True)
+    channels = T.Int(16, help=f"one of {CHANNELS}").tag(sync=True)
+    networks = T.Int(8, help="networks drawn, 1 to 16").tag(sync=True)
+    seed = T.Int(0, help="network r uses seed + r").tag(sync=True)
+    size = T.Int(SIZE, help="the feature maps' side").tag(sync=True)
+    act_std = T.List(help="the browser's RMS activation std per layer").tag(sync=True)
+    grad_std = T.List(help="the browser's RMS gradient std per layer").tag(sync=True)
+    weight_std = T.Float(0.0, help="the browser's weight std").tag(sync=True)
 
-        self.fig, self.axes = plt.subplots(1, 2, figsize=(9, 3.4))
-        plt.close(self.fig)
+    @T.validate(*_rules)
+    def _validate(self, proposal):
+        self._check(proposal["trait"].name, proposal["value"])
+        return proposal["value"]
+
+    def __init__(
+        self, depth=20, activation="relu", scheme="he", gain=1.0, channels=16, networks=8, seed=0
+    ):
+        if not int_in(1, 16)(networks):
+            raise ValueError(
+                f"InitExplorer: networks must be an integer in [1, 16], got {networks!r}"
+            )
+        if not int_in(0, 2**31 - 1)(seed):
+            raise ValueError(f"InitExplorer: seed must be an integer >= 0, got {seed!r}")
+        super().__init__(networks=networks, seed=seed)
         self.set(depth=depth, activation=activation, scheme=scheme, gain=gain, channels=channels)
-        for control in (self.depth, self.activation, self.scheme, self.gain, self.channels):
-            control.observe(lambda change: self.update(), names="value")
-        controls = W.HBox(
-            [
-                W.VBox([self.depth, self.activation, self.channels]),
-                W.VBox([self.scheme, self.gain]),
-            ]
-        )
-        self.widget = W.VBox([controls, self.view, self.text])
 
-    def set(self, **settings):
-        """Change any of depth, activation, scheme, gain, channels at once, then recompute."""
-        checks = {
-            "depth": lambda v: isinstance(v, int) and 2 <= v <= 40,
-            "activation": lambda v: v in ACTIVATIONS,
-            "scheme": lambda v: v in SCHEMES,
-            "gain": lambda v: isinstance(v, (int, float)) and 2**-3 <= v <= 2**3,
-            "channels": lambda v: v in CHANNELS,
-        }
-        rules = {
-            "depth": "an integer in [2, 40]",
-            "activation": f"one of {ACTIVATIONS}",
-            "scheme": f"one of {SCHEMES}",
-            "gain": "a number in [1/8, 8]",
-            "channels": f"one of {CHANNELS}",
-        }
-        for name, value in settings.items():
-            if name not in checks:
-                raise ValueError(f"InitExplorer.set: unknown setting {name!r}")
-            if isinstance(value, bool) or not checks[name](value):
-                raise ValueError(f"InitExplorer.set: {name} must be {rules[name]}, got {value!r}")
-        self._busy = True
-        try:
-            for name, value in settings.items():
-                getattr(self, name).value = value
-        finally:
-            self._busy = False
-        self.update()
-
-    def settings(self):
-        """The current keyword arguments of ``signal_propagation`` (seed excluded)."""
-        return dict(
-            depth=self.depth.value,
-            activation=self.activation.value,
-            scheme=self.scheme.value,
-            gain=float(self.gain.value),
-            channels=self.channels.value,
-        )
-
-    def compute(self):
-        """One SignalStats per network for the current settings (seeds 0, 1, ...)."""
-        return [signal_propagation(**self.settings(), seed=s) for s in range(self.networks)]
-
-    def summary(self):
-        """One line: the weight std and the last layer's activation and first layer's gradient."""
+    def compute(self) -> list[SignalStats]:
+        """cnnlib's numbers: one SignalStats per network, with the browser's random numbers."""
         s = self.settings()
+        return [
+            explorer_network(s["depth"], s["activation"], s["scheme"], s["gain"], s["channels"], r)
+            for r in range(self.seed, self.seed + self.networks)
+        ]
+
+    def summary(self, stats: SignalStats | None = None) -> str:
+        """One line: the weight std with its fan-in, the last activation and first gradient std."""
+        s = self.settings()
+        stats = stats or mean_stats(self.compute())
         c = s["channels"]
         std = init_std(s["scheme"], (c, c, 3, 3), s["gain"])
         return (
             f"{s['scheme']}, gain {s['gain']:.3g}: weight std {std:.4g} "
             f"(fan_in = {c}*3*3 = {c * 9}); after {s['depth']} layers the activation std is "
-            f"{self.stats.act_std[-1]:.3g}; the gradient std at the input is "
-            f"{self.stats.grad_std[0]:.3g}"
+            f"{stats.act_std[-1]:.3g}; the gradient std at the input is {stats.grad_std[0]:.3g}"
         )
 
-    def update(self):
-        """Recompute and redraw."""
-        if self._busy:
-            return
-        self.runs = self.compute()
-        self.stats = mean_stats(self.runs)
-        for ax in self.axes:
-            ax.clear()
-        for run in self.runs:
-            plot_signal_propagation(self.axes, run, None, color="C0", alpha=0.35, lw=0.8)
-        plot_signal_propagation(self.axes, self.stats, "root-mean-square", color="C0", lw=2.2)
-        for ax in self.axes:
+    def static_figure(self):
+        """The networks as thin lines, their root-mean-square as a thick one."""
+        import matplotlib.pyplot as plt
+
+        runs = self.compute()
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        for run in runs:
+            plot_signal_propagation(axes, run, None, color="C0", alpha=0.35, lw=0.8)
+        plot_signal_propagation(axes, mean_stats(runs), "root-mean-square", color="C0", lw=2.2)
+        for ax in axes:
             ax.axhline(1.0, color="0.5", ls=":", lw=1)
-            values = [v for r in self.runs for v in (r.act_std, r.grad_std)]
-            finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
-            if finite.size:
-                ax.set_ylim(min(finite.min(), 0.1) / 3, max(finite.max(), 10) * 3)
-        self.render()
-        self.text.value = f"<code>{self.summary()}</code>"
+        return fig

@@ -1,231 +1,195 @@
-"""The kernel explorer: pick or edit a kernel and watch what it does to an image.
+"""The kernel explorer: pick or type a kernel and watch what it does to an image.
 
-Every control is an ipywidget and every update goes through plain methods (``set_preset``,
-``set_kernel``, ``compute``), so the tests drive the explorer without a browser.
+The computation runs in the browser (``js/kernel.js``), so the explorer also works on the static
+website. Python supplies the image (8-bit grayscale, pixel values 0 to 255, sent as base64) and
+the presets, holds every setting as a trait, and computes the same output with cnnlib
+(:meth:`KernelExplorer.compute`, i.e. :func:`cnnlib.viz.filter_image`) to check the browser's.
 """
 
-import ipywidgets as W
+from __future__ import annotations
+
+import base64
+
 import numpy as np
+import traitlets as T
 
-from cnnlib.kernels import KERNELS, get_kernel
+from cnnlib.kernels import DESCRIPTIONS, KERNELS
 from cnnlib.viz.filtering import PADDING_MODES, conv_output_size, filter_image
-from cnnlib.viz.images import IMAGES, load_image, to_png
+from cnnlib.viz.images import IMAGES, load_image
+from cnnlib.widgets._base import Explorer, int_in, module_source
 
-CUSTOM = "(custom)"
+CUSTOM = "custom"
+OPERATIONS = ("cross-correlation", "convolution")
+KERNEL_SIZES = (1, 3, 5, 7, 9)
 
 
-class KernelExplorer:
-    """Interactive 2-D filtering of a grayscale image.
+def image_uint8(name="grace_hopper", size=96) -> np.ndarray:
+    """A bundled image as (size, size) uint8 luminance, as the explorer ships it."""
+    return np.round(load_image(name, size=size, gray=True) * 255).astype(np.uint8)
+
+
+def resize_kernel(kernel, k: int) -> np.ndarray:
+    """A square kernel placed in the centre of a k x k grid of zeros, or its centre cut out."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    m = kernel.shape[0]
+    out = np.zeros((k, k))
+    n, a, b = min(k, m), max(0, (k - m) // 2), max(0, (m - k) // 2)
+    out[a : a + n, a : a + n] = kernel[b : b + n, b : b + n]
+    return out
+
+
+def formula_text(n, k, stride, padding, dilation) -> str:
+    """floor((H + 2p - d(k - 1) - 1) / s) + 1 with the numbers, as the explorer shows it."""
+    out = conv_output_size(n, k, stride, padding, dilation)
+    return f"H_out = floor(({n} + 2*{padding} - {dilation}*({k} - 1) - 1) / {stride}) + 1 = {out}"
+
+
+def _square_kernel(v):
+    a = np.asarray(v, dtype=np.float64) if isinstance(v, (list, tuple, np.ndarray)) else None
+    return a is not None and a.ndim == 2 and a.shape[0] == a.shape[1] in KERNEL_SIZES
+
+
+class KernelExplorer(Explorer):
+    """Interactive 2-D filtering of a grayscale image, computed in the browser.
 
     Parameters
     ----------
     image : str
-        One of ``cnnlib.viz.IMAGES``.
+        One of ``cnnlib.viz.IMAGES``; it is shipped as ``size x size`` 8-bit pixels.
     preset : str
         A key of ``cnnlib.kernels.KERNELS``.
     size : int
-        Image side after resizing (the image is square).
+        Image side, 8 to 128.
 
     Attributes
     ----------
-    widget : ipywidgets.VBox
-        What to display in a notebook.
-    output : (H_out, W_out) array
-        The filtered image for the current settings.
+    pixels : (size, size) uint8 array
+        The image.
+
+    Notes
+    -----
+    The settings are traits synced with the browser (``explorer.stride = 2``, or
+    ``explorer.set(stride=2, padding=1)`` for several at once); ``output`` and ``output_shape``
+    are what the browser computed, and :meth:`compute` is cnnlib's answer.
     """
 
+    _esm = module_source("kernel")
+    _rules = {
+        "preset": (f"one of {[*KERNELS, CUSTOM]}", lambda v: v in KERNELS or v == CUSTOM),
+        "kernel": ("a square list of odd size 1 to 9", _square_kernel),
+        "kernel_size": (f"one of {KERNEL_SIZES}", lambda v: v in KERNEL_SIZES),
+        "operation": (f"one of {OPERATIONS}", lambda v: v in OPERATIONS),
+        "padding_mode": (f"one of {PADDING_MODES}", lambda v: v in PADDING_MODES),
+        "padding": ("an integer in [0, 8]", int_in(0, 8)),
+        "stride": ("an integer in [1, 4]", int_in(1, 4)),
+        "dilation": ("an integer in [1, 4]", int_in(1, 4)),
+    }
+    image = T.Unicode(help="the pixels, row by row, one byte each, base64").tag(sync=True)
+    image_size = T.Int(96, help="the image's side").tag(sync=True)
+    presets = T.Dict(help="name -> {'kernel': 3x3 list, 'text': what it does}").tag(sync=True)
+    preset = T.Unicode("identity", help="a preset's name, or 'custom'").tag(sync=True)
+    kernel = T.List(
+        resize_kernel(KERNELS["identity"], 3).tolist(), help="the (k, k) kernel, as lists"
+    ).tag(sync=True)
+    kernel_size = T.Int(3, help="k, odd, 1 to 9").tag(sync=True)
+    operation = T.Unicode(OPERATIONS[0], help=f"one of {OPERATIONS}").tag(sync=True)
+    padding_mode = T.Unicode("zeros", help=f"one of {PADDING_MODES}").tag(sync=True)
+    padding = T.Int(0, help="0 to 8").tag(sync=True)
+    stride = T.Int(1, help="1 to 4").tag(sync=True)
+    dilation = T.Int(1, help="1 to 4").tag(sync=True)
+    output = T.List(help="the browser's output, row by row (empty before)").tag(sync=True)
+    output_shape = T.List(help="the browser's (H_out, W_out)").tag(sync=True)
+    formula = T.Unicode(help="the browser's output-size formula").tag(sync=True)
+
+    @T.validate(*_rules)
+    def _validate(self, proposal):
+        self._check(proposal["trait"].name, proposal["value"])
+        return proposal["value"]
+
     def __init__(self, image="grace_hopper", preset="sobel x", size=96):
-        self.size = size
-        self._busy = False
-        style = {"description_width": "90px"}
-        self.preset = W.Dropdown(
-            options=[*KERNELS, CUSTOM], value=preset, description="preset", style=style
-        )
-        self.kernel_size = W.Dropdown(
-            options=[3, 5, 7], value=3, description="kernel size", style=style
-        )
-        self.mode = W.ToggleButtons(
-            options=["cross-correlation", "convolution"],
-            value="cross-correlation",
-            description="operation",
-            style=style,
-        )
-        self.padding_mode = W.Dropdown(
-            options=list(PADDING_MODES), value="zeros", description="padding mode", style=style
-        )
-        self.padding = W.IntSlider(value=0, min=0, max=6, description="padding", style=style)
-        self.stride = W.IntSlider(value=1, min=1, max=4, description="stride", style=style)
-        self.dilation = W.IntSlider(value=1, min=1, max=4, description="dilation", style=style)
-        self.image_name = W.Dropdown(
-            options=list(IMAGES), value=image, description="image", style=style
-        )
-        self.formula = W.HTML()
-        self.input_view = W.Image(format="png", width=2 * size, height=2 * size)
-        self.output_view = W.Image(format="png", width=2 * size, height=2 * size)
-        self.grid = W.GridBox(layout=W.Layout(grid_template_columns="repeat(3, 62px)"))
-        self.cells = []
-        self._build_grid(3)
-        self._load_image()
+        if image not in IMAGES:
+            raise ValueError(f"KernelExplorer: image must be one of {IMAGES}, got {image!r}")
+        if not int_in(8, 128)(size):
+            raise ValueError(f"KernelExplorer: size must be an integer in [8, 128], got {size!r}")
+        self.pixels = image_uint8(image, size)
+        presets = {
+            name: {"kernel": k.tolist(), "text": DESCRIPTIONS[name]} for name, k in KERNELS.items()
+        }
+        b64 = base64.b64encode(self.pixels.tobytes()).decode("ascii")
+        super().__init__(image=b64, image_size=size, presets=presets)
         self.set_preset(preset)
 
-        for control in (self.mode, self.padding_mode, self.padding, self.stride, self.dilation):
-            control.observe(lambda change: self.update(), names="value")
-        self.preset.observe(lambda change: self._on_preset(change["new"]), names="value")
-        self.kernel_size.observe(lambda change: self._on_size(change["new"]), names="value")
-        self.image_name.observe(lambda change: self._on_image(), names="value")
+    # The same rules as the browser's: a preset or a new size writes the kernel, and the
+    # kernel's size is the grid's.
+    @T.observe("preset")
+    def _on_preset(self, change):
+        if change["new"] in KERNELS:
+            self.kernel = resize_kernel(KERNELS[change["new"]], self.kernel_size).tolist()
 
-        controls = W.VBox(
-            [
-                self.image_name,
-                self.preset,
-                self.kernel_size,
-                self.grid,
-                self.mode,
-                self.padding_mode,
-                self.padding,
-                self.stride,
-                self.dilation,
-            ]
-        )
-        pictures = W.HBox(
-            [
-                W.VBox([W.HTML("<b>input</b>"), self.input_view]),
-                W.VBox([W.HTML("<b>output</b>"), self.output_view]),
-            ]
-        )
-        self.widget = W.VBox([W.HBox([controls, pictures]), self.formula])
+    @T.observe("kernel_size")
+    def _on_size(self, change):
+        if len(self.kernel) != change["new"]:
+            base = KERNELS.get(self.preset, self.kernel)
+            self.kernel = resize_kernel(base, change["new"]).tolist()
 
-    # -- kernel grid ---------------------------------------------------------------------------
-    def _build_grid(self, k):
-        for old in self.cells:  # closed widgets leave the kernel and the saved widget state
-            old.close()
-        self.cells = [W.FloatText(value=0.0, layout=W.Layout(width="60px")) for _ in range(k * k)]
-        for cell in self.cells:
-            cell.observe(self._on_cell, names="value")
-        self.grid.layout.grid_template_columns = f"repeat({k}, 62px)"
-        self.grid.children = self.cells
-
-    @property
-    def kernel(self):
-        """The kernel currently in the grid, shape (k, k)."""
-        k = self.kernel_size.value
-        return np.array([c.value for c in self.cells], dtype=np.float64).reshape(k, k)
-
-    def set_kernel(self, kernel):
-        """Write a square kernel of odd size 3, 5 or 7 into the grid and recompute."""
-        kernel = np.asarray(kernel, dtype=np.float64)
-        k = kernel.shape[0]
-        if kernel.ndim != 2 or kernel.shape != (k, k) or k not in self.kernel_size.options:
-            raise ValueError(
-                f"KernelExplorer.set_kernel: need a 3x3, 5x5 or 7x7 kernel, got {kernel.shape}"
-            )
-        self._busy = True
-        try:
-            if k != self.kernel_size.value:
-                self.kernel_size.value = k
-                self._build_grid(k)
-            for cell, v in zip(self.cells, kernel.ravel()):
-                cell.value = float(v)
-        finally:
-            self._busy = False
-        self.update()
+    @T.observe("kernel")
+    def _on_kernel(self, change):
+        if len(change["new"]) != self.kernel_size:
+            self.kernel_size = len(change["new"])
 
     def set_preset(self, name):
-        """Load a named kernel (embedded in the current grid size) and recompute."""
-        if name == CUSTOM:
+        """Load a named kernel, placed in the centre of the current grid."""
+        if name not in KERNELS:
             raise ValueError(
-                f"KernelExplorer.set_preset: {CUSTOM!r} is not a preset; use set_kernel"
+                f"KernelExplorer.set_preset: name must be one of {list(KERNELS)}, got {name!r}"
             )
-        self._busy = True
-        try:
-            self.preset.value = name
-        finally:
-            self._busy = False
-        self.set_kernel(get_kernel(name, self.kernel_size.value))
+        with self.hold_sync():
+            self.preset = name
 
-    def _on_preset(self, name):
-        if not self._busy and name != CUSTOM:
-            self.set_kernel(get_kernel(name, self.kernel_size.value))
+    def set_kernel(self, kernel):
+        """Write a square kernel of odd size 1 to 9 into the grid (the preset becomes custom)."""
+        kernel = np.asarray(kernel, dtype=np.float64)
+        if not _square_kernel(kernel) or not np.all(np.isfinite(kernel)):
+            raise ValueError(
+                "KernelExplorer.set_kernel: kernel must be a finite square array of odd size "
+                f"1 to 9, got shape {kernel.shape}"
+            )
+        with self.hold_sync():
+            self.kernel = kernel.tolist()
+            self.preset = CUSTOM
 
-    def _on_size(self, k):
-        if self._busy:
-            return
-        old = np.array([c.value for c in self.cells])
-        old = old.reshape(int(round(len(old) ** 0.5)), -1)
-        self._build_grid(k)
-        if self.preset.value != CUSTOM:
-            self.set_kernel(get_kernel(self.preset.value, k))
-            return
-        # keep a custom kernel: centre it in the new grid (or crop its centre)
-        m, new = old.shape[0], np.zeros((k, k))
-        a, b = max(0, (k - m) // 2), max(0, (m - k) // 2)
-        n = min(k, m)
-        new[a : a + n, a : a + n] = old[b : b + n, b : b + n]
-        self.set_kernel(new)
-
-    def _on_cell(self, change):
-        if self._busy:
-            return
-        self._busy = True
-        self.preset.value = CUSTOM
-        self._busy = False
-        self.update()
-
-    # -- image and output ----------------------------------------------------------------------
-    def _load_image(self):
-        self.image = load_image(self.image_name.value, size=self.size, gray=True)
-        self.input_view.value = to_png(self.image, vmin=0, vmax=1)
-
-    def _on_image(self):
-        self._load_image()
-        self.update()
-
-    def output_shape(self):
+    # -- cnnlib's answer -----------------------------------------------------------------------
+    def expected_shape(self):
         """(H_out, W_out) from the output-size formula for the current settings."""
-        args = (self.kernel_size.value, self.stride.value, self.padding.value, self.dilation.value)
-        return tuple(conv_output_size(n, *args) for n in self.image.shape)
+        args = (self.kernel_size, self.stride, self.padding, self.dilation)
+        return tuple(conv_output_size(n, *args) for n in self.pixels.shape)
 
     def formula_text(self):
-        """floor((H + 2p - d(k - 1) - 1) / s) + 1 with the current numbers."""
-        h = self.image.shape[0]
-        k, s, p, d = (
-            self.kernel_size.value,
-            self.stride.value,
-            self.padding.value,
-            self.dilation.value,
-        )
-        return (
-            f"H_out = floor(({h} + 2*{p} - {d}*({k} - 1) - 1) / {s}) + 1 = "
-            f"{conv_output_size(h, k, s, p, d)}"
+        """The output-size formula with the current numbers, as the explorer shows it."""
+        return formula_text(
+            self.image_size, self.kernel_size, self.stride, self.padding, self.dilation
         )
 
     def compute(self):
-        """The filtered image for the current settings, shape ``output_shape()``."""
+        """cnnlib's output for the current settings: pixel values 0..255, float64."""
         return filter_image(
-            self.image,
-            self.kernel,
-            stride=self.stride.value,
-            padding=self.padding.value,
-            dilation=self.dilation.value,
-            padding_mode=self.padding_mode.value,
-            convolution=self.mode.value == "convolution",
+            self.pixels.astype(np.float64),
+            np.array(self.kernel, dtype=np.float64),
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            padding_mode=self.padding_mode,
+            convolution=self.operation == "convolution",
         )
 
-    def update(self):
-        """Recompute the output and refresh the picture and the formula."""
-        if self._busy:
-            return
-        shape = self.output_shape()
-        self.formula.value = f"<code>{self.formula_text()}</code> (output {shape[0]}x{shape[1]})"
-        try:
-            self.output = self.compute()
-        except ValueError as err:  # e.g. reflect padding wider than the image
-            self.output = None
-            self.formula.value += f"<br><span style='color:#b00'>{err}</span>"
-            return
-        self.output_view.value = to_png(self.output)
+    def static_figure(self):
+        """Input and output side by side."""
+        import matplotlib.pyplot as plt
 
-    def _ipython_display_(self):
-        from IPython.display import display
+        from cnnlib.viz.images import show_image
 
-        display(self.widget)
+        fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+        show_image(axes[0], self.pixels, "input")
+        out = self.compute()
+        show_image(axes[1], out, f"{self.preset}: output {out.shape[0]}x{out.shape[1]}")
+        return fig
