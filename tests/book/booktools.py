@@ -21,7 +21,9 @@ from sphinx_external_toc.parsing import parse_toc_yaml
 # The book root; BOOK_ROOT points the tests at another checkout or a trial book.
 REPO = Path(os.environ.get("BOOK_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 TOC = REPO / "_toc.yml"
-SITE = REPO / "_build" / "html"
+# The built site; BOOK_SITE points the browser tests at another build (e.g. a small trial book
+# with only the pages being worked on).
+SITE = Path(os.environ.get("BOOK_SITE") or REPO / "_build" / "html").resolve()
 NPM = Path(__file__).resolve().parent / "npm"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,6 +91,26 @@ def serve(directory: Path) -> tuple[ThreadingHTTPServer, str]:
 _JSDELIVR = re.compile(r"^https://cdn\.jsdelivr\.net/npm/((?:@[^/@]+/)?[^/@]+)@([^/]+)/(.+)$")
 
 
+def version_matches(wanted: str, installed: str) -> bool:
+    """Whether npm version `installed` satisfies `wanted` as a CDN URL writes it: an exact
+    version ("2.3.8"), a wildcard ("0.11.*") or a tilde range ("~0.11.*", "~0.11.2": the same
+    major and minor, patch at least as given). html-manager asks for anywidget@~0.11.*, the
+    module version anywidget's widgets declare."""
+    tilde = wanted.startswith("~")
+    want = wanted.lstrip("~").split(".")
+    have = installed.split(".")
+    if len(have) != 3 or not 1 <= len(want) <= 3:
+        return False
+    for i, part in enumerate(want):
+        if part in ("*", "x"):
+            continue
+        if tilde and i == 2:
+            return part.isdigit() and int(have[2]) >= int(part)
+        if part != have[i]:
+            return False
+    return tilde or len(want) == 3 or "*" in want or "x" in want
+
+
 def npm_file(url: str) -> Path | None:
     """The local copy of a jsdelivr npm URL, or None when the URL is not one.
 
@@ -104,7 +126,7 @@ def npm_file(url: str) -> Path | None:
     if not manifest.exists():
         raise LookupError(f"{url}: npm package {package} is not in {NPM / 'package.json'}")
     installed = json.loads(manifest.read_text(encoding="utf8"))["version"]
-    if installed != version:
+    if not version_matches(version, installed):
         raise LookupError(f"{url}: the site asks for {package}@{version}, npm has {installed}")
     return root / file
 

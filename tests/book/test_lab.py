@@ -1,7 +1,10 @@
 """Local JupyterLab, driven in headless Chromium the way a reader uses it: open the chapter with
-the kernel explorer, run all cells on the project's kernel, change the explorer's preset and see
-its output change. JupyterLab runs on a copy of book/, so nothing is written into the tree."""
+the kernel explorer, run all cells on the project's kernel, choose a preset and type a kernel
+value in the explorer, and check that what its JavaScript shows is cnnlib's result and that the
+kernel received it (the settings and the output are traits synced back to Python). JupyterLab
+runs on a copy of book/, so nothing is written into the tree."""
 
+import json
 import os
 import secrets
 import shutil
@@ -12,8 +15,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from booktools import REPO, notebook_source, toc_notebooks
+
+from cnnlib import viz
+from cnnlib.kernels import KERNELS
+from cnnlib.widgets.kernel_explorer import image_uint8
 
 pytestmark = pytest.mark.browser
 
@@ -121,9 +129,27 @@ RUN_ALL = """async () => {
   return {kernel: panel.sessionContext.session?.kernel?.name, cells};
 }"""
 
-OUTPUT_IMAGES = """() => Array.from(document.querySelectorAll(
-    ".jp-NotebookPanel:not(.lm-mod-hidden) .widget-image"))
-  .map((img) => img.src)"""
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden) .cnn-kernel"
+DATA = f"() => JSON.parse(document.querySelector('{PANEL} pre.cnn-data').textContent)"
+ASK_KERNEL = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code});
+  let text = "";
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === "stream") text += msg.content.text;
+    if (msg.header.msg_type === "error") text += msg.content.ename + ": " + msg.content.evalue;
+  };
+  await future.done;
+  return text;
+}"""
+# What the kernel's explorer holds after the reader's changes: the settings the browser sent,
+# and whether the output the browser computed (synced back as a trait) equals cnnlib's.
+KERNEL_SIDE = """
+import json
+_shape = tuple(explorer.output_shape)
+print(json.dumps([explorer.preset, explorer.kernel, list(_shape),
+                  bool(np.array_equal(np.reshape(explorer.output, _shape), explorer.compute()))]))
+"""
 
 
 def test_kernel_explorer_runs_and_reacts_in_jupyterlab(chromium, lab, artifacts):
@@ -157,24 +183,26 @@ def test_kernel_explorer_runs_and_reacts_in_jupyterlab(chromium, lab, artifacts)
         errors = [(i, c["errors"]) for i, c in enumerate(cells) if c["errors"] and not c["raises"]]
         assert not errors, f"cells that raised: {errors}"
 
-        dropdown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-dropdown")
-        preset = dropdown.filter(has_text="preset").first.locator("select")
-        preset.scroll_into_view_if_needed()
-        before_images = page.evaluate(OUTPUT_IMAGES)
-        assert before_images, "the kernel explorer shows no images"
-        # ipywidgets writes option labels with non-breaking spaces: choose by position.
-        labels = [o.replace("\xa0", " ") for o in preset.locator("option").all_inner_texts()]
-        current = preset.evaluate("select => select.selectedIndex")
-        choice = next(
-            i for i, label in enumerate(labels) if i != current and label.lower() != "custom"
+        # The explorer is drawn by its JavaScript; the reader picks a preset and types a value.
+        page.wait_for_selector(f"{PANEL} pre.cnn-data", state="attached", timeout=60_000)
+        page.locator(PANEL).scroll_into_view_if_needed()
+        pixels = image_uint8("grace_hopper", 96).astype(np.float64)
+        page.locator(f'{PANEL} select[data-name="preset"]').select_option("sobel y")
+        page.wait_for_function(f"() => ({DATA})().settings.preset === 'sobel y'")
+        data = page.evaluate(DATA)
+        expected = viz.filter_image(pixels, KERNELS["sobel y"])
+        np.testing.assert_array_equal(np.reshape(data["output"], data["shape"]), expected)
+        page.locator(f"{PANEL} .cnn-grid input").first.fill("3")
+        page.wait_for_function(f"() => ({DATA})().settings.preset === 'custom'")
+        typed = KERNELS["sobel y"].copy()
+        typed[0, 0] = 3
+        data = page.evaluate(DATA)
+        np.testing.assert_array_equal(
+            np.reshape(data["output"], data["shape"]), viz.filter_image(pixels, typed)
         )
-        preset.select_option(index=choice)
-        page.wait_for_function(
-            f"(before) => JSON.stringify(({OUTPUT_IMAGES})()) !== JSON.stringify(before)",
-            arg=before_images,
-            timeout=60_000,
-        )
-        assert preset.evaluate("select => select.selectedIndex") == choice
+        # ... and the kernel received the settings and the browser's output
+        answer = json.loads(page.evaluate(ASK_KERNEL, KERNEL_SIDE))
+        assert answer == ["custom", typed.tolist(), [94, 94], True]
         page.screenshot(path=str(artifacts / "jupyterlab__kernel_explorer.png"))
     finally:
         context.close()
