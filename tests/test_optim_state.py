@@ -181,6 +181,20 @@ def test_torch_loads_cnnlib_state_then_continues_alike(name, kw):
         np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-7)
 
 
+def test_a_state_saved_without_newer_keys_still_loads():
+    """Older cnnlib (and torch) state dicts lack keys such as maximize: the defaults fill in."""
+    model, batches = _model_and_batches()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    _train(model, opt, batches[:2])
+    sd = opt.state_dict()
+    old = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    sd["param_groups"] = [dict(old, params=sd["param_groups"][0]["params"])]
+    resumed = optim.SGD(model.parameters(), lr=0.5)
+    resumed.load_state_dict(sd)
+    assert resumed.param_groups[0]["maximize"] is False and resumed.param_groups[0]["lr"] == 0.1
+    _train(model, resumed, batches[2:])
+
+
 def test_adamw_stays_decoupled_after_loading_adam_state():
     _, _, adam, _, _ = _pair("Adam", dict(lr=0.01))
     ours, _, adamw, _, _ = _pair("AdamW", dict(lr=0.01))

@@ -201,6 +201,8 @@ class Optimizer:
             new["params"] = group["params"]
             if "param_names" in group and "param_names" not in new:
                 new["param_names"] = group["param_names"]
+            for key, value in self.defaults.items():  # a state saved before a key existed
+                new.setdefault(key, value)
             self._check_group(new)
         self.param_groups, self.state = saved, state
 
