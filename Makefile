@@ -57,11 +57,12 @@ setup: $(STAMP)
 torch-index:
 	@echo "$(torch_index_option)"
 
-# Rewrite constraints.txt from the venv after a deliberate upgrade in requirements.txt
-# (`pip freeze` minus cnnlib itself; torch without its +cpu label, which the pin matches).
+# Rewrite constraints.txt from the venv after a deliberate upgrade in requirements.txt:
+# `pip freeze --all` (setuptools and wheel are dependencies too: torch, sphinx-togglebutton)
+# minus pip and cnnlib itself; torch without its +cpu label, which the pin matches.
 constraints: $(STAMP)
 	{ sed -n '/^#/p' constraints.txt; \
-	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^cnnlib==' \
+	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -E '^(cnnlib|pip)==' \
 	    | sed 's/^\(torch==[^+]*\)+.*/\1/'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
