@@ -49,8 +49,8 @@ import cnnlib.optim as optim  # noqa: E402
 # "<torch name pattern>(<torch parameters cnnlib leaves out>)": why; "(*)": the whole signature
 DIFFERENCES = {
     "torch.nn.Module.to(*)": (
-        "torch overloads to(device, dtype, non_blocking), to(tensor) and to(memory_format); "
-        "cnnlib has the first, as to(device=None, dtype=None)"
+        "torch overloads it (device, dtype, non_blocking / tensor / memory_format); cnnlib "
+        "has to(device=None, dtype=None), whose device also names a library ('numpy')"
     ),
 }
 # --- end of deliberate differences ---
