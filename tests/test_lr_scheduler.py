@@ -302,3 +302,24 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="momentum or betas"):
         plain = optim.Optimizer([Parameter(np.zeros(1))], dict(lr=0.1))
         lr_scheduler.OneCycleLR(plain, 0.1, 10)
+
+
+class _Decay:
+    """A callable object: LambdaLR saves its attributes (a plain function it cannot)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, epoch):
+        return self.rate**epoch
+
+
+def test_lambda_state_saves_callable_objects_like_torch():
+    opt, topt = _optimizers()
+    sched = lr_scheduler.LambdaLR(opt, [_Decay(0.5), lambda e: 1.0])
+    tsched = TL.LambdaLR(topt, [_Decay(0.5), lambda e: 1.0])
+    assert_same_state(sched.state_dict(), tsched.state_dict())
+    assert sched.state_dict()["lr_lambdas"] == [{"rate": 0.5}, None]
+    other = lr_scheduler.LambdaLR(_optimizers()[0], [_Decay(0.9), lambda e: 1.0])
+    other.load_state_dict(sched.state_dict())
+    assert other.lr_lambdas[0].rate == 0.5

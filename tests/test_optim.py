@@ -284,6 +284,8 @@ def test_bad_arguments():
         optim.SGD([np.ones(2)], lr=0.1)
     with pytest.raises(TypeError, match="single Parameter"):
         optim.SGD(p[0], lr=0.1)
+    with pytest.raises(TypeError, match="single dict"):
+        optim.SGD({"params": p}, lr=0.1)
     with pytest.raises(TypeError, match="not a set"):
         optim.SGD(set(p), lr=0.1)
     for flag in ("fused", "differentiable"):

@@ -15,6 +15,7 @@ instead. Every formula below gives eta_t, the lr after t steps, from the base lr
 from __future__ import annotations
 
 import math
+import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
@@ -372,7 +373,7 @@ def _positive_int(fn: str, name: str, value) -> int:
 
 
 def _is_plain_function(fn) -> bool:
-    return type(fn).__name__ in ("function", "builtin_function_or_method")
+    return isinstance(fn, (types.FunctionType, types.BuiltinFunctionType))
 
 
 from cnnlib.optim.one_cycle import OneCycleLR  # noqa: E402  (it subclasses LRScheduler)

@@ -48,10 +48,10 @@ class Optimizer:
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         name = type(self).__name__
-        if isinstance(params, Parameter) or _is_array(params):
+        if isinstance(params, (Parameter, dict)) or _is_array(params):
             raise TypeError(
                 f"{name}: params must be an iterable of Parameters or dicts, got a single "
-                f"{type(params).__name__} (pass model.parameters() or [p])"
+                f"{type(params).__name__} (pass model.parameters(), [p] or [group])"
             )
         # a set is refused by add_param_group, which says why
         groups = [{"params": params}] if isinstance(params, set) else list(params)

@@ -20,7 +20,8 @@ class SGD(Optimizer):
         theta <- theta - lr d
 
     The buffer is kept per parameter in ``state[p]["momentum_buffer"]`` (only when
-    mu != 0). Nesterov's form evaluates the momentum step one buffer ahead.
+    mu != 0). Nesterov's form steps along g + mu b: the gradient plus the momentum the
+    next step will add, a look-ahead that damps oscillation.
     ``foreach``, ``differentiable`` and ``fused`` are torch's implementation switches,
     accepted at their defaults.
     """
