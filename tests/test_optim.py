@@ -305,3 +305,19 @@ def test_step_rejects_a_gradient_that_does_not_fit():
     p.grad = np.ones((2, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="dtype float64.*dtype float32"):
         opt.step()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_scalar_hyperparameters_keep_float32(name):
+    """An lr from np.linspace is a NumPy float64: the state must stay float32 anyway."""
+    p = Parameter(np.ones(3, dtype=np.float32))
+    kw = dict(lr=np.float64(0.1), weight_decay=np.float64(0.01))
+    if name in ("SGD", "RMSprop"):
+        kw["momentum"] = np.float64(0.9)
+    opt = getattr(optim, name)([p], **kw)
+    for _ in range(2):
+        p.grad = np.ones(3, dtype=np.float32)
+        opt.step()
+    assert p.data.dtype == np.float32
+    arrays = [v for v in opt.state[p].values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.dtype == np.float32 for a in arrays)

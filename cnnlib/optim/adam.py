@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnlib.backend import namespace
-from cnnlib.optim.optimizer import Optimizer, _check_number
+from cnnlib.optim.optimizer import Optimizer, _check_number, _floats
 
 __all__ = ["Adam"]
 
@@ -70,8 +70,8 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, state: dict, group: dict) -> None:
         xp = namespace(p.data)
-        b1, b2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
+        lr, wd, eps = _floats(group, "lr", "weight_decay", "eps")
+        b1, b2 = (float(b) for b in group["betas"])
         if group["maximize"]:
             grad = -grad
         if not state:
@@ -93,7 +93,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
         step_size = lr / (1 - b1**t)
-        denom = xp.sqrt(v) / (1 - b2**t) ** 0.5 + group["eps"]
+        denom = xp.sqrt(v) / (1 - b2**t) ** 0.5 + eps
         p.data -= step_size * (state["exp_avg"] / denom)
 
 

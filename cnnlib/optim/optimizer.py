@@ -234,6 +234,12 @@ def _restore(value, key, p, where: str):
     return asarray_like(array, p.data)
 
 
+def _floats(group: dict, *keys) -> tuple:
+    """The group's hyperparameters as Python floats: a NumPy float64 scalar would otherwise
+    turn float32 state into float64."""
+    return tuple(float(group[k]) for k in keys)
+
+
 def _check_number(fn: str, name: str, value, low: float = 0.0, high: float = math.inf):
     """`value` must be a real number with low <= value < high (high exclusive)."""
     if isinstance(value, bool) or not isinstance(value, Real):

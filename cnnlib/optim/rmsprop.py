@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnnlib.backend import namespace
 from cnnlib.optim.adam import _lerp
-from cnnlib.optim.optimizer import Optimizer, _check_number
+from cnnlib.optim.optimizer import Optimizer, _check_number, _floats
 
 __all__ = ["RMSprop"]
 
@@ -63,7 +63,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, grad, state: dict, group: dict) -> None:
         xp = namespace(p.data)
-        alpha, mu = group["alpha"], group["momentum"]
+        lr, alpha, eps, wd, mu = _floats(group, "lr", "alpha", "eps", "weight_decay", "momentum")
         if group["maximize"]:
             grad = -grad
         if not state:
@@ -74,16 +74,16 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(p.data)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        if wd != 0:
+            grad = grad + wd * p.data
         v = state["square_avg"] = state["square_avg"] * alpha + (1 - alpha) * (grad * grad)
         if group["centered"]:
             a = state["grad_avg"] = _lerp(state["grad_avg"], grad, 1 - alpha)
-            s = xp.sqrt(v - a * a) + group["eps"]
+            s = xp.sqrt(v - a * a) + eps
         else:
-            s = xp.sqrt(v) + group["eps"]
+            s = xp.sqrt(v) + eps
         if mu > 0:
             state["momentum_buffer"] = state["momentum_buffer"] * mu + grad / s
-            p.data -= group["lr"] * state["momentum_buffer"]
+            p.data -= lr * state["momentum_buffer"]
         else:
-            p.data -= group["lr"] * (grad / s)
+            p.data -= lr * (grad / s)

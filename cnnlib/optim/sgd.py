@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnlib.optim.optimizer import Optimizer, _check_number
+from cnnlib.optim.optimizer import Optimizer, _check_number, _floats
 
 __all__ = ["SGD"]
 
@@ -62,16 +62,16 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
 
     def _update(self, p, grad, state: dict, group: dict) -> None:
-        mu = group["momentum"]
+        lr, mu, tau, wd = _floats(group, "lr", "momentum", "dampening", "weight_decay")
         if group["maximize"]:
             grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        if wd != 0:
+            grad = grad + wd * p.data
         if mu != 0:
             if "momentum_buffer" not in state:
                 buf = grad * 1  # a copy
             else:
-                buf = state["momentum_buffer"] * mu + (1 - group["dampening"]) * grad
+                buf = state["momentum_buffer"] * mu + (1 - tau) * grad
             state["momentum_buffer"] = buf
             grad = grad + mu * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * grad
+        p.data -= lr * grad
