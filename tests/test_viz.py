@@ -142,6 +142,24 @@ def test_signed_grid_gives_opposite_values_opposite_colours():
         plt.close(fig)
 
 
+def test_grids_with_one_vmax_share_one_colour_scale():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+
+    def colour_of_one(ax):
+        image = ax.images[0]
+        return image.cmap(image.norm(image.get_array()))[0, 0]
+
+    for vmax, same in [(None, False), (4.0, True)]:
+        viz.draw_grid(axes[0], np.array([[1.0, 2.0]]), signed=True, vmax=vmax)
+        viz.draw_grid(axes[1], np.array([[1.0, 4.0]]), signed=True, vmax=vmax)
+        assert np.allclose(colour_of_one(axes[0]), colour_of_one(axes[1])) == same
+        for ax in axes:
+            ax.clear()
+    plt.close(fig)
+
+
 def test_animation_html_needs_no_network():
     anim = viz.conv_animation(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
     html = viz.animation_html(anim).data

@@ -21,6 +21,7 @@ def draw_grid(
     shaded=None,
     fontsize=None,
     signed=False,
+    vmax=None,
 ):
     """Draw a 2-D array as a grid of boxes with each value written in its cell.
 
@@ -36,17 +37,23 @@ def draw_grid(
     signed : bool
         Shade by the signed value in a diverging map (``cmap`` defaults to "RdBu_r"), so that
         -3 and 3 get opposite colours; by default cells are shaded by magnitude.
+    vmax : float, optional
+        The magnitude shaded most strongly (default: the largest in ``values``). Give several
+        panels the same ``vmax`` to shade them on one scale; ``ax.images[0]`` maps values to
+        colours, so ``fig.colorbar(ax.images[0])`` draws that scale.
     """
     v = np.asarray(values, dtype=np.float64)
     h, w = v.shape
     finite = v[np.isfinite(v)]
-    m = float(np.abs(finite).max()) if finite.size else 1.0
+    if vmax is None:
+        vmax = float(np.abs(finite).max()) if finite.size else 1.0
+    top = (float(vmax) or 1.0) / 0.6  # values up to vmax get at most 60% of the colour map
     shade = np.nan_to_num(v) if signed else np.abs(np.nan_to_num(v))
-    colours = np.where(np.isfinite(v), shade / (m or 1.0) * 0.6, 0.0)
+    colours = np.where(np.isfinite(v), shade, 0.0)
     if signed and cmap == "Blues":
         cmap = "RdBu_r"
-    lo = -1 if signed else 0
-    ax.imshow(colours, cmap=cmap, vmin=lo, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    lo = -top if signed else 0
+    ax.imshow(colours, cmap=cmap, vmin=lo, vmax=top, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     if shaded is not None:
         grey = np.where(np.asarray(shaded), 0.5, np.nan)
         ax.imshow(
