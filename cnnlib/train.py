@@ -22,8 +22,15 @@ __all__ = ["fit", "evaluate", "accuracy"]
 
 
 def accuracy(logits, target) -> float:
-    """Fraction of rows of logits : (N, K) whose largest entry is at target : (N,)."""
-    return float(np.mean(to_numpy(logits).argmax(axis=1) == to_numpy(target)))
+    """Fraction of rows of logits : (N, K) whose largest entry is at target : (N,).
+
+    target may also be (N, K) class probabilities (mixup, cutmix, label smoothing): a row
+    counts as right when its largest logit is at the target's largest probability.
+    """
+    target = to_numpy(target)
+    if target.ndim == 2:
+        target = target.argmax(axis=1)
+    return float(np.mean(to_numpy(logits).argmax(axis=1) == target))
 
 
 def evaluate(model, loader, loss_fn=None):
