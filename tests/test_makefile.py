@@ -5,6 +5,7 @@ is run with the install stamp taken as up to date (`-o`), so a stale stamp canno
 """
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -218,3 +219,33 @@ def stop(process):
         except subprocess.TimeoutExpired:
             continue
     process.wait()
+
+
+# --- the README's commands ----------------------------------------------------------------------
+
+README = (REPO / "README.md").read_text(encoding="utf8")
+
+
+def test_every_make_target_the_readme_names_exists():
+    targets = set(re.findall(r"`make ((?:[a-z-]+ ?)+)", README))
+    targets |= set(re.findall(r"^make ([a-z-]+)", README, re.MULTILINE))
+    names = {name for group in targets for name in group.split()}
+    assert {"lab", "book", "test", "setup", "torch-index"} <= names, names
+    for name in sorted(names):
+        # -n: print, do not run; -o: never reinstall for this check.
+        make("-n", "-o", STAMP, name)
+
+
+def test_the_quick_start_begins_with_git_clone():
+    block = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    lines = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert lines[0] == "git clone https://github.com/cnn-course/cnn-course"
+    assert {"make lab", "make book", "make test"} <= set(lines)
+
+
+def test_the_readme_python_example_runs():
+    block = README.split("## Using cnnlib", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert namespace["out"].shape == (2, 8, 32, 32)
+    assert namespace["db"] is None
