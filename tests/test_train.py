@@ -1,6 +1,9 @@
 """cnnlib.train: fit/evaluate, a real training run on the digits, and step-by-step parity
 with the same training in torch."""
 
+import io
+import re
+import sys
 import time
 
 import numpy as np
@@ -149,3 +152,119 @@ def test_lenet5_learns_the_32x32_digits(variant):
     _, acc = evaluate(model, DataLoader(d.x_test, d.y_test, batch_size=256))
     print(f"LeNet-5 ({variant}): test accuracy {acc:.4f}")
     assert hist["loss"][-1] < 0.3 and acc >= 0.93
+
+
+# --- the progress line: live while training, one summary line left behind ---------------------
+
+
+def _tiny_fit(progress=True, epochs=2):
+    """A linear classifier on 64 digits, 4 batches of 16 per epoch."""
+    d = load_digits()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    train = DataLoader(d.x_train[:64], d.y_train[:64], batch_size=16, shuffle=True, seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    return fit(model, nn.CrossEntropyLoss(), opt, train, epochs=epochs, progress=progress)
+
+
+def test_progress_off_a_terminal_is_one_summary_line(capsys):
+    hist = _tiny_fit()
+    out, err = capsys.readouterr()
+    assert out == "" and "\r" not in err and err.count("\n") == 1, repr(err)
+    assert err.startswith("2 epochs, 8 steps, ")
+    assert f"loss {hist['loss'][-1]:.4f}, acc {hist['accuracy'][-1]:.3f}" in err
+
+
+def test_progress_is_silent_when_off(capsys):
+    _tiny_fit(progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_redraws_one_line(monkeypatch):
+    import cnnlib.train
+
+    monkeypatch.setattr(cnnlib.train._Progress, "interval", 0.0)  # redraw at every step
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    _tiny_fit()
+    text = term.getvalue()
+    frames = text.split("\r")[1:]
+    assert text.count("\n") == 1 and text.endswith("\n")  # one line, ended once
+    assert len(frames) == 8 + 1  # every step, then the summary
+    assert frames[0].startswith("epoch 1/2, batch 1/4, loss ")
+    assert frames[-2].startswith("epoch 2/2, batch 4/4, loss ")
+    assert frames[-1].startswith("2 epochs, 8 steps, ")
+    # a shorter frame blanks out what is left of a longer one
+    assert all(len(f.rstrip("\n")) >= len(prev) for prev, f in zip(frames, frames[1:]))
+
+
+def test_progress_in_a_kernel_ends_as_text_without_the_bar(monkeypatch):
+    """In a kernel the line is one display, redrawn in place; the last draw is text only."""
+    import cnnlib.train
+
+    drawn = []
+
+    class Recorder(cnnlib.train._DisplayLine):
+        def _draw(self, data):
+            drawn.append(data)
+
+    monkeypatch.setattr(cnnlib.train._Progress, "interval", 0.0)
+    monkeypatch.setattr(cnnlib.train, "_kernel_line", Recorder)
+    _tiny_fit()
+    assert len(drawn) == 8 + 1
+    values = [re.search(r'<progress value="(\d+)" max="8">', d["text/html"]) for d in drawn[:-1]]
+    assert [int(v.group(1)) for v in values] == list(range(1, 9))
+    assert drawn[-1].keys() == {"text/plain"} and drawn[-1]["text/plain"].startswith("2 epochs")
+
+
+def test_progress_says_where_training_stopped(monkeypatch, capsys):
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise KeyboardInterrupt
+
+    d = load_digits()
+    train = DataLoader(d.x_train[:32], d.y_train[:32], batch_size=16)
+    with pytest.raises(KeyboardInterrupt):
+        fit(Broken(), nn.CrossEntropyLoss(), optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1),
+            train, epochs=3)  # fmt: skip
+    assert capsys.readouterr().err == "stopped in epoch 1/3 after 0 steps\n"
+
+
+def test_a_notebook_executed_by_a_build_keeps_no_progress_bar(tmp_path):
+    """nbclient (as nbval and Jupyter Book use it) saves the summary line and no widget."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    code = (
+        "import cnnlib.train\n"
+        "from cnnlib import nn, optim\n"
+        "from cnnlib.data import DataLoader, load_digits\n"
+        "cnnlib.train._Progress.interval = 0.0  # redraw at every step\n"
+        "d = load_digits()\n"
+        "model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))\n"
+        "train = DataLoader(d.x_train[:64], d.y_train[:64], batch_size=16)\n"
+        "opt = optim.SGD(model.parameters(), lr=0.1)\n"
+        "history = cnnlib.train.fit(model, nn.CrossEntropyLoss(), opt, train, epochs=2)\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    sent = []
+
+    class Client(nbclient.NotebookClient):
+        def process_message(self, msg, cell, cell_index):
+            sent.append(msg)
+            return super().process_message(msg, cell, cell_index)
+
+    Client(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    assert "widgets" not in nb.metadata  # no widget state saved with the notebook
+    outputs = nb.cells[0].outputs
+    assert len(outputs) == 1 and outputs[0].output_type == "display_data", outputs
+    assert set(outputs[0].data) == {"text/plain"}
+    assert outputs[0].data["text/plain"].startswith("2 epochs, 8 steps, ")
+    updates = [m for m in sent if m["msg_type"] == "update_display_data"]
+    assert len(updates) == 8  # the bar was live: 7 redraws after the first draw, 1 summary
+    assert '<progress value="8" max="8">' in updates[-2]["content"]["data"]["text/html"]
