@@ -27,14 +27,14 @@ one strided view per kernel offset)::
     out     = weight.reshape(C_out, -1) @ cols         (C_out, N * H_out * W_out)
 
 With groups the rows and the weight split into G blocks and ``matmul`` does G products
-at once. The backward pass uses the same matrix and its adjoint::
+at once. The backward pass (chapter 7) uses the same matrix and its adjoint::
 
     dweight = dout_mat @ cols.T                        (C_out, C_in * kH * kW)
     dcols   = weight_mat.T @ dout_mat                  (C_in * kH * kW, N * H_out * W_out)
     dx      = col2im(dcols)                            (adds each entry back to its pixel)
     dbias   = dout summed over (n, i, j)
 
-For a stride-1 convolution there is a second route, the one chapter 8 derives: dx is
+For a stride-1 convolution there is a second route, the one chapter 7 derives: dx is
 the *full* convolution of dout with the rotated kernel, i.e. conv2d(dout padded by
 d(k-1) - p, weight rotated by 180 degrees with C_in and C_out swapped). Its im2col
 matrix ``dout_cols : (C_out * kH * kW, N * H * W)`` gives both gradients::
