@@ -13,8 +13,9 @@ The progress line is not a widget. In a Jupyter kernel it is one output, redrawn
 through an IPython display id, and replaced by a one-line summary when `fit` returns.
 JupyterLab shows the bar while training runs; a notebook executed by nbclient (nbval,
 nbconvert, Jupyter Book) applies each redraw to the one stored output, so the saved page
-keeps only the summary. tqdm's notebook bars are ipywidgets: the build saves the state of
-every bar, closed or not, and the page draws each as an empty box.
+keeps only the summary. Nothing depends on guessing whether a person or a build runs the
+kernel: both get the same output. (tqdm's notebook bars are ipywidgets instead: a build saves
+the state of every bar, closed or not, and the page draws each as an empty box.)
 """
 
 from __future__ import annotations
@@ -78,9 +79,13 @@ def fit(model, loss_fn, optimizer, train_loader, epochs=1, val_loader=None, prog
 
     Parameters
     ----------
-    model : Module;  loss_fn : loss Module (e.g. ``nn.CrossEntropyLoss()``)
-    optimizer : an optimizer over ``model.parameters()``
-    train_loader, val_loader : iterables of (xb, yb) batches (``DataLoader``, a list, ...)
+    model : Module
+    loss_fn : loss Module, e.g. ``nn.CrossEntropyLoss()``
+    optimizer : optimizer over ``model.parameters()``
+    train_loader : iterable of (xb, yb) batches (a ``DataLoader``, a list, ...)
+    epochs : int
+    val_loader : iterable of (xb, yb) batches, or None
+        Evaluated (with `evaluate`) after every epoch.
     progress : bool
         Show how far training has got, and leave one summary line when done. In a Jupyter
         kernel: one output, redrawn in place (a bar, the epoch, the batch, the latest loss)
