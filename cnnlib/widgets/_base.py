@@ -18,6 +18,7 @@ and everyone else sees only the live explorer.
 from __future__ import annotations
 
 import base64
+import inspect
 import io
 from pathlib import Path
 
@@ -64,6 +65,13 @@ class Explorer(anywidget.AnyWidget):
 
     _css = (JS / "explorer.css").read_text(encoding="utf8")
     _rules: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # traitlets defines __new__(*args, **kwargs), which help() and the API reference would
+        # show as the signature; show __init__'s parameters instead.
+        sig = inspect.signature(cls.__init__)
+        cls.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
 
     def _check(self, name, value):
         where = type(self).__name__

@@ -57,6 +57,8 @@ ERROR_OUTPUTS = """() => {
   return bad;
 }"""
 
+# The element a rendered widget view draws into: ipywidgets' controls mark theirs
+# .jupyter-widgets; anywidget's views (the explorers) are plain Lumino widgets (.lm-Widget).
 WIDGET_STATE = """() => {
   const state = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
   const views = Array.from(
@@ -66,7 +68,7 @@ WIDGET_STATE = """() => {
     saved: saved.length,
     views: views.map((v) => {
       const id = JSON.parse(v.textContent).model_id;
-      const widget = v.parentElement.querySelector(".jupyter-widgets");
+      const widget = v.parentElement.querySelector(".jupyter-widgets, .lm-Widget");
       return {id, hasState: saved.includes(id),
               rendered: Boolean(widget && widget.offsetWidth > 0 && widget.offsetHeight > 0)};
     }),
@@ -75,7 +77,7 @@ WIDGET_STATE = """() => {
 
 ALL_SAVED_WIDGETS_RENDERED = """() => Array.from(
     document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
-  .every((v) => { const w = v.parentElement.querySelector(".jupyter-widgets");
+  .every((v) => { const w = v.parentElement.querySelector(".jupyter-widgets, .lm-Widget");
                   return w && w.offsetWidth > 0; })"""
 
 
