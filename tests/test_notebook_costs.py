@@ -1,6 +1,8 @@
 """benchmarks/notebook_costs.py measures a notebook's time, peak memory and slowest cells."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,12 @@ def test_costs_of_a_small_notebook(tmp_path):
         nbformat.v4.new_code_cell("a = np.ones(200 * 2**20 // 8)\ndel a"),
         nbformat.v4.new_code_cell("time.sleep(0.6)"),
         nbformat.v4.new_code_cell("x = 1"),
+        # a child process holding 150 MiB for a second: the kernel's own peak does not see it
+        nbformat.v4.new_code_cell(
+            "import subprocess, sys\n"
+            "subprocess.run([sys.executable, '-c', 'import numpy as np, time; "
+            "a = np.ones(150 * 2**20 // 8); time.sleep(1.0)'], check=True)"
+        ),
     ]
     path = tmp_path / "small.ipynb"
     nbformat.write(nb, path)
@@ -45,13 +53,44 @@ def test_costs_of_a_small_notebook(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = json.loads(out.read_text())
     (row,) = record["notebooks"]
-    assert row["title"] == "A small notebook" and row["code_cells"] == 4
+    assert row["title"] == "A small notebook" and row["code_cells"] == 5
     assert row["peak_rss_mb"] > 200 and record["max_peak_rss_mb"] == row["peak_rss_mb"]
     assert row["seconds"] >= row["cells_seconds"] >= 0.6
     slowest = {c["index"]: c["seconds"] for c in row["slowest_cells"]}
     assert len(slowest) == 3 and 4 not in slowest  # `x = 1` is the quickest cell
     assert slowest[3] >= 0.6  # the sleep
     assert record["total_seconds"] == row["seconds"] and record["machine"]["cpu_count"] >= 1
+    # the child's 150 MiB, not the kernel's 200 MiB array (the kernel is not its own child)
+    assert 150 < row["peak_children_mb"] < 200 + 150
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    assert record["machine"]["git_commit"] == head.stdout.strip()
+    assert isinstance(record["machine"]["git_dirty"], bool)
+
+
+def test_children_memory_sums_the_descendants_only():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from notebook_costs import ChildrenMemory, descendants
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    # a child that starts a grandchild holding 60 MiB, as torchrun starts its workers
+    grandchild = "import numpy as np, time; a = np.ones(60 * 2**20 // 8); print(flush=True); "
+    grandchild += "time.sleep(30)"
+    code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()  # the grandchild's array is allocated
+        below_child = descendants(child.pid)
+        assert len(below_child) == 1 and below_child[0] in descendants(os.getpid())
+        for pid, expected in [(below_child[0], 0), (child.pid, 60), (os.getpid(), 60)]:
+            sampler = ChildrenMemory(pid)
+            sampler.sample()
+            assert sampler.peak_mb >= expected and (expected or sampler.peak_mb == 0), pid
+    finally:
+        for pid in descendants(child.pid):
+            os.kill(pid, signal.SIGKILL)
+        child.kill()
+        child.wait()
 
 
 def test_reads_the_notebooks_of_the_table_of_contents():
