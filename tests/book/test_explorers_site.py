@@ -375,8 +375,11 @@ FIT = """() => {
       const name = e.dataset.name || e.getAttribute("aria-label") || "";
       bad.push(`${e.tagName}[${name}] ${r.left}-${r.right}`);
     }
-    if (e.tagName === "SELECT" && e.scrollWidth > e.clientWidth + 1) {
-      bad.push(`select ${e.dataset.name} clipped`);
+    if (e.tagName === "SELECT") { // the longest option's text, and room for the arrow
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = getComputedStyle(e).font;
+      const widest = Math.max(...[...e.options].map((o) => ctx.measureText(o.text).width));
+      if (widest + 20 > e.clientWidth) bad.push(`select ${e.dataset.name} cuts its options`);
     }
   }
   return bad;

@@ -120,7 +120,9 @@ export function control(model, name, label, input, options = {}) {
   }
   model.on(`change:${name}`, show);
   show();
-  return el("label", { class: "cnn-control" }, [el("span", { text: label }), input, shown]);
+  const parts = [el("span", { text: label }), input];
+  if (input.type === "range") parts.push(shown); // a slider shows its value beside it
+  return el("label", { class: "cnn-control" }, parts);
 }
 
 export function slider(model, name, label, min, max, step = 1, options = {}) {
