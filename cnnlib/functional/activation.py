@@ -21,6 +21,14 @@ log_softmax in ``softmax.py``.
 returned (NumPy arrays and torch tensors are both modified). The backward pass still needs
 the original values, so the cache keeps a copy of them: in cnnlib ``inplace`` changes what
 happens to ``input``, not how much memory the pass takes.
+
+The rule that keeps in-place ops safe: **a cache never shares memory with an array the
+caller gets back.** sigmoid and tanh need their own output in backward, and the caller may
+overwrite that output in place (``F.relu(y, inplace=True)``, ``nn.ReLU(inplace=True)``,
+``F.dropout(y, inplace=True)``), so their caches keep a private copy (one memory copy, a
+fraction of the cost of the exp; softmax and batch_norm do the same). torch instead lets the
+in-place op run and refuses the backward ("one of the variables needed for gradient
+computation has been modified by an inplace operation"); cnnlib gives the right gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any, NamedTuple
 
 from cnnlib.backend import namespace
 from cnnlib.functional._checks import _check_dout, _check_float
+from cnnlib.functional._inplace import check_overwrite
 
 __all__ = [
     "relu",
@@ -77,9 +86,13 @@ def _check_dim(dim, ndim: int, fn: str) -> int:
     return int(dim) % ndim
 
 
-def _check_inplace(inplace, fn: str) -> bool:
+def _check_inplace(input, inplace, fn: str) -> bool:
+    """`inplace` as a bool; with True, `input` must be an array that may be overwritten
+    (not one that a container's other branches also read: see ``_inplace.py``)."""
     if not isinstance(inplace, bool):
         raise TypeError(f"{fn}: inplace must be True or False, got {inplace!r}")
+    if inplace:
+        check_overwrite(input, fn)
     return inplace
 
 
@@ -87,6 +100,12 @@ def _saved_input(input, inplace: bool, xp):
     """What the cache keeps of the input: the array itself, or a copy when the forward
     pass is about to overwrite it."""
     return xp.asarray(input, copy=True) if inplace else input
+
+
+def _private(out, xp):
+    """A copy of `out` for a cache that keeps an op's output: the caller owns `out` and may
+    overwrite it in place, which must not change what backward reads (module docstring)."""
+    return xp.asarray(out, copy=True)
 
 
 def _result(input, out, inplace: bool):
@@ -112,7 +131,7 @@ ReluCache = ElementwiseCache
 def relu_forward(input, inplace=False):
     """max(0, x). Returns (out, ReluCache)."""
     xp = _input(input, "relu")
-    inplace = _check_inplace(inplace, "relu")
+    inplace = _check_inplace(input, inplace, "relu")
     x = _saved_input(input, inplace, xp)
     out = xp.where(x <= 0, xp.zeros_like(x), x)  # NaN passes through, as in torch
     return _result(input, out, inplace), ReluCache(x)
@@ -146,7 +165,7 @@ def leaky_relu_forward(input, negative_slope=0.01, inplace=False):
     """x where x > 0, negative_slope * x elsewhere. Returns (out, LeakyReluCache)."""
     xp = _input(input, "leaky_relu")
     a = _check_slope(negative_slope)
-    inplace = _check_inplace(inplace, "leaky_relu")
+    inplace = _check_inplace(input, inplace, "leaky_relu")
     x = _saved_input(input, inplace, xp)
     out = xp.where(x > 0, x, x * a)
     return _result(input, out, inplace), LeakyReluCache(x, a)
@@ -172,7 +191,7 @@ Relu6Cache = ElementwiseCache
 def relu6_forward(input, inplace=False):
     """min(max(0, x), 6), MobileNet's bounded ReLU. Returns (out, Relu6Cache)."""
     xp = _input(input, "relu6")
-    inplace = _check_inplace(inplace, "relu6")
+    inplace = _check_inplace(input, inplace, "relu6")
     x = _saved_input(input, inplace, xp)
     out = xp.where(x <= 0, xp.zeros_like(x), xp.where(x >= 6, xp.full_like(x, 6), x))
     return _result(input, out, inplace), Relu6Cache(x)
@@ -197,7 +216,7 @@ def hardsigmoid_forward(input, inplace=False):
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, a straight line between.
     Returns (out, HardsigmoidCache)."""
     xp = _input(input, "hardsigmoid")
-    inplace = _check_inplace(inplace, "hardsigmoid")
+    inplace = _check_inplace(input, inplace, "hardsigmoid")
     x = _saved_input(input, inplace, xp)
     out = _hardsigmoid(x, xp)
     return _result(input, out, inplace), HardsigmoidCache(x)
@@ -226,7 +245,7 @@ def hardsigmoid(input, inplace=False):
 class SigmoidCache(NamedTuple):
     """What :func:`sigmoid_backward` needs."""
 
-    out: Any  # s = sigmoid(x), (*); the gradient needs only s
+    out: Any  # s = sigmoid(x), (*), a private copy; the gradient needs only s
 
 
 def _sigmoid(x, xp):
@@ -242,7 +261,7 @@ def sigmoid_forward(input):
     """
     xp = _input(input, "sigmoid")
     out = _sigmoid(input, xp)
-    return out, SigmoidCache(out)
+    return out, SigmoidCache(_private(out, xp))
 
 
 def sigmoid_backward(dout, cache: SigmoidCache):
@@ -259,14 +278,14 @@ def sigmoid(input):
 class TanhCache(NamedTuple):
     """What :func:`tanh_backward` needs."""
 
-    out: Any  # t = tanh(x), (*)
+    out: Any  # t = tanh(x), (*), a private copy
 
 
 def tanh_forward(input):
     """tanh(x). Returns (out, TanhCache)."""
     xp = _input(input, "tanh")
     out = xp.asarray(xp.tanh(input))
-    return out, TanhCache(out)
+    return out, TanhCache(_private(out, xp))
 
 
 def tanh_backward(dout, cache: TanhCache):

@@ -39,7 +39,7 @@ from array_api_compat import device
 
 from cnnlib.backend import namespace
 from cnnlib.functional._checks import _check_dout, _check_float, _check_int, _check_same_dtype
-from cnnlib.functional.activation import _input
+from cnnlib.functional.activation import _input, _private
 
 __all__ = [
     "BatchNormCache",
@@ -150,12 +150,14 @@ def batch_norm_forward(
         var = xp.reshape(running_var, stat_shape)
     inv_std = 1 / xp.sqrt(var + eps)
     x_hat = centered * inv_std
-    out = x_hat
     w = None if weight is None else xp.reshape(weight, stat_shape)
-    if w is not None:
-        out = out * w
-    if bias is not None:
-        out = out + xp.reshape(bias, stat_shape)
+    if w is None and bias is None:
+        # the output would be x_hat itself, which the cache keeps: hand back a copy, so that
+        # an in-place op on the output (ReLU(inplace=True)) cannot change the cache
+        out = _private(x_hat, xp)
+    else:
+        out = x_hat if w is None else x_hat * w
+        out = out if bias is None else out + xp.reshape(bias, stat_shape)
     return out, BatchNormCache(x_hat, inv_std, w, bias is not None, training, axes)
 
 

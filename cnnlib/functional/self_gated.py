@@ -68,7 +68,7 @@ SiluCache = GatedCache
 def silu_forward(input, inplace=False):
     """x * sigmoid(x). Returns (out, SiluCache)."""
     xp = _input(input, "silu")
-    inplace = _check_inplace(inplace, "silu")
+    inplace = _check_inplace(input, inplace, "silu")
     x = _saved_input(input, inplace, xp)
     s = _sigmoid(x, xp)
     return _result(input, xp.asarray(x * s), inplace), SiluCache(x, s)
@@ -95,7 +95,7 @@ HardswishCache = GatedCache
 def hardswish_forward(input, inplace=False):
     """x * relu6(x + 3) / 6. Returns (out, HardswishCache)."""
     xp = _input(input, "hardswish")
-    inplace = _check_inplace(inplace, "hardswish")
+    inplace = _check_inplace(input, inplace, "hardswish")
     x = _saved_input(input, inplace, xp)
     gate = _hardsigmoid(x, xp)
     return _result(input, xp.asarray(x * gate), inplace), HardswishCache(x, gate)

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from cnnlib.backend import namespace
 from cnnlib.functional._checks import _check_dout, _check_float
-from cnnlib.functional.activation import _check_dim
+from cnnlib.functional.activation import _check_dim, _private
 
 __all__ = [
     "softmax",
@@ -41,7 +41,8 @@ __all__ = [
 class SoftmaxCache(NamedTuple):
     """What :func:`softmax_backward` and :func:`log_softmax_backward` need."""
 
-    out: Any  # y = softmax(x) or z = log_softmax(x), same shape as x, in the compute dtype
+    out: Any  # y = softmax(x) or z = log_softmax(x), a private copy (see activation.py),
+    # same shape as x (as >= 1-D), in the compute dtype
     dim: int  # non-negative axis (of the 1-D view when the input was 0-d)
     input_dtype: Any  # the input's dtype, which dx gets back
     input_shape: tuple
@@ -89,7 +90,7 @@ def softmax_forward(input, dim=None, _stacklevel=3, dtype=None):
     xp, x, axis = _prepare(input, dim, dtype, "softmax")
     e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
     y = e / xp.sum(e, axis=axis, keepdims=True)
-    cache = SoftmaxCache(y, axis, input.dtype, tuple(input.shape))
+    cache = SoftmaxCache(_private(y, xp), axis, input.dtype, tuple(input.shape))
     return xp.reshape(y, tuple(input.shape)), cache
 
 
@@ -112,7 +113,7 @@ def log_softmax_forward(input, dim=None, _stacklevel=3, dtype=None):
     xp, x, axis = _prepare(input, dim, dtype, "log_softmax")
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     z = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    cache = LogSoftmaxCache(z, axis, input.dtype, tuple(input.shape))
+    cache = LogSoftmaxCache(_private(z, xp), axis, input.dtype, tuple(input.shape))
     return xp.reshape(z, tuple(input.shape)), cache
 
 

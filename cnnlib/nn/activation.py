@@ -1,7 +1,10 @@
 """Elementwise nonlinearities (and softmax) as layers; the math lives in cnnlib.functional.
 
 ``inplace=True`` overwrites the layer's input with its output, as in torch (the backward
-pass keeps a copy of the input it needs, so the gradients are unchanged).
+pass keeps a copy of the input it needs, so the gradients are unchanged). It is safe right
+after any layer: the layers whose backward reads their own output (Sigmoid, Tanh, Softmax,
+BatchNorm without affine, ...) keep a private copy of it. It is refused (RuntimeError) as
+the first layer of a Residual or Concat branch, whose input the other branches also read.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from cnnlib.backend import namespace
+from cnnlib.functional._inplace import shared_input
 from cnnlib.nn.linear import Identity
 from cnnlib.nn.module import Module
 
@@ -242,7 +243,8 @@ class Residual(Module):
         self.shortcut = Identity() if shortcut is None else shortcut
 
     def forward(self, x):
-        main, skip = self.body(x), self.shortcut(x)
+        with shared_input(x, "Residual"):  # no in-place write into x: both branches read it
+            main, skip = self.body(x), self.shortcut(x)
         if tuple(main.shape) != tuple(skip.shape):
             raise ValueError(
                 f"Residual: body output {tuple(main.shape)} and shortcut output "
@@ -276,7 +278,8 @@ class Concat(Module):
         return f"dim={self.dim}"
 
     def forward(self, x):
-        outs = [b(x) for b in self._modules.values()]
+        with shared_input(x, "Concat"):  # no in-place write into x: every branch reads it
+            outs = [b(x) for b in self._modules.values()]
         xp = namespace(*outs, fn="Concat")
         self.cache = ConcatCache(tuple(o.shape[self.dim] for o in outs))
         self.out = xp.concat(outs, axis=self.dim)
