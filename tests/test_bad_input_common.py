@@ -51,6 +51,7 @@ ALL_OPS = {
     "log_softmax": ([z(2, 3), 1], [0]),
     "linear": ([z(2, 3), z(4, 3), z(4)], [0, 1, 2]),
     "dropout": ([z(2, 3)], [0]),
+    "dropout2d": ([z(1, 2, 3, 3)], [0]),
     "batch_norm": ([z(2, 3), z(3), np.ones(3), z(3), z(3)], [0, 1, 2, 3, 4]),
     "local_response_norm": ([z(1, 3, 2), 2], [0]),
     "layer_norm": ([z(2, 3), (3,), np.ones(3), z(3)], [0, 2, 3]),

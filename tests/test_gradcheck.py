@@ -33,6 +33,13 @@ CASES = {
         None,
     ),
     "dropout": (F.dropout_forward, F.dropout_backward, [randn(4, 5), 0.3], {"seed": 1}, [0]),
+    "dropout2d": (
+        F.dropout2d_forward,
+        F.dropout2d_backward,
+        [randn(2, 5, 3, 3), 0.3],
+        {"seed": 1},
+        [0],
+    ),
     "batch_norm_train": (
         F.batch_norm_forward,
         F.batch_norm_backward,

@@ -71,7 +71,14 @@ from cnnlib.functional.cross_entropy import (
     nll_loss_backward,
     nll_loss_forward,
 )
-from cnnlib.functional.dropout import dropout, dropout_backward, dropout_forward
+from cnnlib.functional.dropout import (
+    dropout,
+    dropout2d,
+    dropout2d_backward,
+    dropout2d_forward,
+    dropout_backward,
+    dropout_forward,
+)
 from cnnlib.functional.encoding import one_hot
 from cnnlib.functional.fold import fold, unfold
 from cnnlib.functional.group_norm import group_norm, group_norm_backward, group_norm_forward
@@ -207,6 +214,9 @@ __all__ = [
     "dropout",
     "dropout_forward",
     "dropout_backward",
+    "dropout2d",
+    "dropout2d_forward",
+    "dropout2d_backward",
     "batch_norm",
     "batch_norm_forward",
     "batch_norm_backward",

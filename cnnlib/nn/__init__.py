@@ -20,7 +20,7 @@ from cnnlib.nn.activation import (
 )
 from cnnlib.nn.containers import Concat, ModuleDict, ModuleList, Residual, Sequential
 from cnnlib.nn.conv import Conv2d, ConvTranspose2d
-from cnnlib.nn.dropout import Dropout
+from cnnlib.nn.dropout import Dropout, Dropout2d
 from cnnlib.nn.flatten import Flatten
 from cnnlib.nn.linear import Identity, Linear
 from cnnlib.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
@@ -87,6 +87,7 @@ __all__ = [
     "SiLU",
     "GELU",
     "Dropout",
+    "Dropout2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "LocalResponseNorm",
