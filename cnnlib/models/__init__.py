@@ -7,7 +7,14 @@ builders keep cnnlib's own keyword arguments for scaled-down versions (`width` o
 """
 
 from cnnlib.models.alexnet import AlexNet, alexnet
-from cnnlib.models.convnext import CNBlock, ConvNeXt, LayerNorm2d, convnext, convnext_tiny
+from cnnlib.models.convnext import (
+    CNBlock,
+    CNBlockConfig,
+    ConvNeXt,
+    LayerNorm2d,
+    convnext,
+    convnext_tiny,
+)
 from cnnlib.models.densenet import (
     DenseBlock,
     DenseLayer,
@@ -81,6 +88,7 @@ __all__ = [
     "mobilenet_v2",
     "ConvNeXt",
     "CNBlock",
+    "CNBlockConfig",
     "LayerNorm2d",
     "convnext",
     "convnext_tiny",
