@@ -80,36 +80,6 @@ def test_pad2d_modes_and_errors():
         viz.pad2d(x, 1, "mirror")
 
 
-def test_conv_steps_windows_follow_stride_padding_and_dilation():
-    steps = viz.conv_steps(5, 5, 3, stride=2, padding=1, dilation=1)
-    assert len(steps) == 9
-    (i, j), cells = steps[4]
-    assert (i, j) == (1, 1)
-    assert cells[0] == (2, 2) and cells[-1] == (4, 4)
-    (_, _), cells = viz.conv_steps(7, 7, 3, dilation=2)[0]
-    assert cells == [(r, c) for r in (0, 2, 4) for c in (0, 2, 4)]
-    with pytest.raises(ValueError, match="does not fit"):
-        viz.conv_steps(2, 2, 3)
-
-
-def test_conv_trace_partial_output_and_equation():
-    x = np.arange(16.0).reshape(4, 4)
-    trace = viz.ConvTrace(x, np.ones((3, 3)))
-    part = trace.partial_output(1)
-    assert np.isfinite(part).sum() == 2
-    assert part[0, 1] == x[0:3, 1:4].sum()
-    assert trace.equation(0).endswith(f"= {x[:3, :3].sum():g}")
-
-
-def test_animation_html_is_small_and_has_all_frames():
-    x = np.arange(16.0).reshape(4, 4)
-    anim = viz.conv_animation(x, np.ones((3, 3)))
-    html = viz.animation_html(anim).data
-    assert "<img" in html or "frames" in html
-    assert html.count("data:image/png;base64") == 4 or "frames[3]" in html
-    assert len(html) < 1_000_000
-
-
 def test_images_load_offline_with_shapes_and_range():
     for name in viz.IMAGES:
         img = viz.load_image(name, size=(20, 24))
@@ -158,10 +128,3 @@ def test_grids_with_one_vmax_share_one_colour_scale():
         for ax in axes:
             ax.clear()
     plt.close(fig)
-
-
-def test_animation_html_needs_no_network():
-    anim = viz.conv_animation(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
-    html = viz.animation_html(anim).data
-    assert "http" not in html.split("<script")[0] and "font-awesome" not in html
-    assert 'class="fa' not in html and "\u25b6" in html

@@ -1,12 +1,5 @@
 """Matplotlib helpers for the book. The core library never imports this package."""
 
-from cnnlib.viz.animation import (
-    ConvTrace,
-    animation_html,
-    conv_animation,
-    conv_step_figure,
-    conv_steps,
-)
 from cnnlib.viz.filtering import (
     PADDING_MODES,
     conv_output_size,
@@ -29,13 +22,8 @@ from cnnlib.viz.training import plot_filters, plot_history, plot_loss_curves
 __all__ = [
     "IMAGES",
     "PADDING_MODES",
-    "ConvTrace",
     "SignalStats",
-    "animation_html",
-    "conv_animation",
     "conv_output_size",
-    "conv_step_figure",
-    "conv_steps",
     "draw_grid",
     "filter_image",
     "init_std",
