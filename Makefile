@@ -113,7 +113,7 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 # jupyter-cache keys a notebook on its own code only, so when cnnlib (or the book's Sphinx
 # extension) changes, the cached outputs and the pages built from them are dropped.
 BOOK_CACHE_STAMP := _build/.cnnlib-sources
-$(BOOK_CACHE_STAMP): $(shell find cnnlib book/_ext -name '*.py' 2>/dev/null)
+$(BOOK_CACHE_STAMP): $(shell find cnnlib book/_ext -name '*.py' -o -name '*.js' -o -name '*.css' 2>/dev/null)
 	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
 	mkdir -p _build && touch $@
 
