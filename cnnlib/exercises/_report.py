@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 __all__ = ["CheckResult", "Problem"]
 
 OK, FAIL = "✓", "✗"  # check and cross marks
-WIDTH = 92  # report lines are wrapped to this width
+WIDTH = 80  # report lines are wrapped to this width (the book's page shows 83 characters)
 
 
 class Problem(NamedTuple):
@@ -99,10 +99,8 @@ class CheckResult:
             lines += _indent(n, "  note: ", wrap=True)
         rest = len(self.cases) - self.n_passed - 1
         later = f"; {rest} harder case{'s' if rest != 1 else ''} not run yet" if rest else ""
-        lines.append(
-            f"{FAIL} {self.n_passed} of {len(self.cases)} cases passed{later}. Fix case "
-            f"{self.n_passed + 1} and run the check again."
-        )
+        lines.append(f"{FAIL} {self.n_passed} of {len(self.cases)} cases passed{later}.")
+        lines.append(f"  Fix case {self.n_passed + 1} and run the check again.")
         return "\n".join(lines)
 
     __str__ = report
