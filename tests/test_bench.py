@@ -40,3 +40,23 @@ def test_quick_benchmark_writes_a_record(tmp_path):
         assert value == pytest.approx(record["geomean_ratio_to_torch"][f"{kind}/cnnlib-numpy"])
         assert cpu["meets_goal"][kind] == (value <= cpu["goal"][kind])
     assert ("cuda" in record["summary"]) == ("cuda" in record["devices"])
+
+
+RECORDS = ["cpu.json", "gpu.json", "resnet18_cifar_gpu.json"]
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_committed_records_name_the_commit_they_measured(name):
+    """Appendix A prints each record's commit and counts the library's commits since: the
+    commit must be a clean one in this repository's history."""
+    record = json.loads((ROOT / "benchmarks" / "results" / name).read_text())
+    commit = record["machine"]["git_commit"]
+    assert isinstance(commit, str) and len(commit) == 40 and int(commit, 16) >= 0
+    assert record["machine"].get("git_dirty") in (False, None)
+    assert record["command"].startswith("python benchmarks/")
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode:
+        pytest.skip("no git repository here")
+    git = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", commit, "HEAD"], cwd=ROOT, capture_output=True
+    )
+    assert git.returncode == 0, f"{name} was made at {commit}, which HEAD does not contain"

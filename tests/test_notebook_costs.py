@@ -102,3 +102,20 @@ def test_reads_the_notebooks_of_the_table_of_contents():
     notebooks = toc_notebooks()
     assert notebooks and all(p.suffix == ".ipynb" and p.exists() for p in notebooks)
     assert notebooks[0].name.startswith("01_")
+
+
+def test_the_committed_record_covers_the_table_of_contents():
+    """The teachers' page reads benchmarks/results/notebooks.json: it must hold every notebook
+    of the table of contents, in order, and say which commit it measured (re-run `make costs`
+    when this fails)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from notebook_costs import toc_notebooks
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    record = json.loads((ROOT / "benchmarks" / "results" / "notebooks.json").read_text())
+    recorded = [row["notebook"] for row in record["notebooks"]]
+    assert recorded == [str(p.relative_to(ROOT)) for p in toc_notebooks()]
+    commit = record["machine"].get("git_commit")
+    assert commit and len(commit) == 40, "the record predates the git_commit field"
+    assert all("peak_children_mb" in row for row in record["notebooks"])
