@@ -130,6 +130,17 @@ def test_generator_and_seed_make_fills_reproducible():
     np.testing.assert_array_equal(c, init.normal_(np.zeros(6)))
 
 
+@pytest.mark.parametrize("fill", [init.uniform_, init.normal_])
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 3), (1, 40)])
+def test_large_arrays_filled_in_blocks_get_the_numbers_of_one_draw(monkeypatch, fill, shape):
+    # an array over _BLOCK elements is filled a few rows at a time (no float64 copy of a
+    # big weight); the result must equal one draw of the whole shape, cast once
+    monkeypatch.setattr(init, "_BLOCK", 8)
+    a = fill(np.zeros(shape, np.float32), generator=np.random.default_rng(4))
+    draw = getattr(np.random.default_rng(4), fill.__name__.rstrip("_"))
+    np.testing.assert_array_equal(a, draw(size=shape).astype(np.float32))
+
+
 def test_fills_torch_tensors_in_place():
     t = torch.zeros(32, 16, dtype=torch.float64)
     out = init.xavier_uniform_(t, generator=np.random.default_rng(0))
