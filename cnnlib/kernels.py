@@ -7,16 +7,41 @@ cross-correlation (``F.conv2d``), the operation deep-learning frameworks call co
 
 import numpy as np
 
+__all__ = [
+    "SHARPEN",
+    "VERTICAL_EDGE",
+    "SURROUND",
+    "SOBEL_Y",
+    "IDENTITY",
+    "HORIZONTAL_EDGE",
+    "BLUR",
+    "SOBEL_X",
+    "EMBOSS",
+    "KERNELS",
+    "DESCRIPTIONS",
+    "get_kernel",
+]
+
+#: The centre against its four neighbours: edges get steeper.
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float64)
+#: A horizontal second difference: responds to vertical edges and lines.
 VERTICAL_EDGE = np.array([[0, 0, 0], [-1, 2, -1], [0, 0, 0]], dtype=np.float64)
+#: The eight neighbours minus nine times the centre: flat regions invert.
 SURROUND = np.array([[1, 1, 1], [1, -9, 1], [1, 1, 1]], dtype=np.float64)
+#: Sobel's vertical derivative (bottom minus top), smoothed across.
 SOBEL_Y = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float64)
+#: Leaves the image unchanged.
 IDENTITY = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float64)
+#: A vertical second difference: responds to horizontal edges and lines.
 HORIZONTAL_EDGE = np.array([[0, -1, 0], [0, 2, 0], [0, -1, 0]], dtype=np.float64)
+#: The mean of the 3x3 window.
 BLUR = np.full((3, 3), 1.0 / 9.0)
+#: Sobel's horizontal derivative (right minus left), smoothed down.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
+#: A diagonal difference that makes the image look raised.
 EMBOSS = np.array([[2, 0, 0], [0, -1, 0], [0, 0, -1]], dtype=np.float64)
 
+#: The nine kernels by name, in the order of chapter 3's gallery.
 KERNELS = {
     "sharpen": SHARPEN,
     "vertical edge": VERTICAL_EDGE,
@@ -29,10 +54,11 @@ KERNELS = {
     "emboss": EMBOSS,
 }
 
+#: A one-line description of what each kernel does to an image.
 DESCRIPTIONS = {
     "sharpen": "boosts a pixel against its four neighbours: edges and fine texture get crisper",
     "vertical edge": "second difference along x: responds to vertical lines and edges",
-    "surround": "neighbours minus nine times the centre: flat regions go dark, outlines light up",
+    "surround": "neighbours minus 9x the centre: a flat region v becomes -v, outlines stand out",
     "sobel y": "smoothed first difference along y: responds to horizontal edges, signed",
     "identity": "a single 1 in the centre: returns the image unchanged",
     "horizontal edge": "second difference along y: responds to horizontal lines and edges",
