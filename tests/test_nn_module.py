@@ -57,6 +57,19 @@ def test_parameters_in_registration_order_weight_before_bias():
     assert all(p.dtype == np.float32 for p in ours.parameters())
 
 
+def test_replacing_a_child_or_parameter_keeps_its_place():
+    # torch keeps the order of _modules/_parameters when a name is assigned again, so a
+    # Sequential (e.g. a ResNet) still runs a replaced stem first
+    ours, theirs = _pair()
+    ours[0] = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+    setattr(theirs, "0", tnn.Conv2d(3, 8, 3, stride=2, padding=1))
+    assert list(ours._modules) == list(theirs._modules)
+    assert ours(np.zeros((1, 3, 16, 16), np.float32)).shape == (1, 10)
+    layer = Scale(3)
+    layer.weight = nn.Parameter(np.full(3, 2.0))
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+
+
 def test_state_dict_keys_and_shapes_match_torch():
     ours, theirs = _pair()
     sd, tsd = ours.state_dict(), theirs.state_dict()

@@ -59,9 +59,11 @@ class Module:
             self._registry(k) for k in ("_parameters", "_buffers", "_modules")
         )
         if isinstance(value, (Parameter, Module)):
+            own = params if isinstance(value, Parameter) else modules
             for d in (params, buffers, modules, self.__dict__):
-                d.pop(name, None)
-            (params if isinstance(value, Parameter) else modules)[name] = value
+                if d is not own:  # as torch: a replaced child keeps its place in order
+                    d.pop(name, None)
+            own[name] = value
         elif name in params or name in modules:  # only None may replace these
             if value is not None:
                 kind = "parameter" if name in params else "sub-module"
