@@ -92,6 +92,18 @@ def test_affine_matches_torch_grid_sample(h, w):
     np.testing.assert_allclose(out, ref.numpy(), rtol=1e-7, atol=1e-12)
 
 
+def test_affine_in_chunks_equals_one_image_at_a_time():
+    rng = np.random.default_rng(1)
+    x = rng.random((600, 1, 6, 5)).astype(np.float32)  # more than one chunk of 256
+    m = rng.normal(size=(600, 2, 2))
+    out = affine(x, m)
+    assert out.dtype == np.float32
+    for i in (0, 255, 256, 599):
+        np.testing.assert_allclose(out[i], affine(x[i : i + 1], m[i : i + 1])[0], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"affine: matrices must have shape \(N, 2, 2\)"):
+        affine(x, m[:5])
+
+
 def test_rotation_matches_exact_quarter_turn():
     img = draw_shape("triangle", 16, scale=0.6)[None, None]
     out = random_rotation(np.repeat(img, 3, 0), degrees=90, seed=0)  # angles in (-90, 90)

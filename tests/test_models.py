@@ -332,6 +332,33 @@ def test_lenet_original_layers_gradcheck(name):
         np.testing.assert_allclose(p.grad, _numeric_grad(f, p.data), rtol=1e-5, atol=1e-7)
 
 
+def test_scaled_tanh_used_twice_in_one_forward_matches_torch():
+    """Each call keeps its own tanh in its cache, so a shared ScaledTanh gets both right."""
+    from cnnlib.models.lenet import ScaledTanh
+
+    act = ScaledTanh()
+    net = nn.Sequential(act, nn.Linear(4, 4), act)  # the same module before and after
+    net.double()
+    rng = np.random.default_rng(0)
+    lin = net[1]
+    lin.weight.data[...] = rng.normal(size=(4, 4))
+    x, dout = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    out = net(x)
+    net.zero_grad()
+    dx = net.backward(dout)
+
+    def f(a):
+        return 1.7159 * torch.tanh(2.0 / 3.0 * a)
+
+    xt = _t(x).requires_grad_(True)
+    wt, bt = _t(lin.weight.data).requires_grad_(True), _t(lin.bias.data).requires_grad_(True)
+    out_t = f(f(xt) @ wt.T + bt)
+    out_t.backward(_t(dout))
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad, wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_sparse_conv_is_a_masked_conv():
     from cnnlib.models.lenet import SparseConv
 

@@ -130,9 +130,23 @@ def affine(x, matrices, order=1):
     x : (N, C, H, W);  matrices : (N, 2, 2) mapping OUTPUT pixel offsets (row, col) from the
     centre to INPUT offsets (the inverse of the visible transformation). The same sampling as
     torch.nn.functional.grid_sample(mode="bilinear", padding_mode="zeros",
-    align_corners=True).
+    align_corners=True). order must be 1 (bilinear), the only one implemented.
     """
     _check(x, "affine")
+    matrices = np.asarray(matrices, dtype=np.float64)
+    if matrices.shape != (len(x), 2, 2):
+        raise ValueError(
+            f"affine: matrices must have shape (N, 2, 2) = ({len(x)}, 2, 2), got {matrices.shape}"
+        )
+    if order != 1:
+        raise ValueError(f"affine: only order=1 (bilinear) is implemented, got {order}")
+    out = np.empty_like(x)
+    for i in range(0, len(x), 256):  # in chunks, so the temporaries stay small
+        out[i : i + 256] = _bilinear_warp(x[i : i + 256], matrices[i : i + 256])
+    return out
+
+
+def _bilinear_warp(x, matrices):
     n, c, h, w = x.shape
     rows, cols = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2, indexing="ij")
     grid = np.stack([rows.ravel(), cols.ravel()])  # (2, H*W)
@@ -150,7 +164,7 @@ def affine(x, matrices, order=1):
         flat = np.where(ok, rr * w + qq, 0)  # (N, H*W)
         vals = np.take_along_axis(x.reshape(n, c, h * w), flat[:, None, :].repeat(c, 1), axis=2)
         out += vals * (wt * ok)[:, None, :]
-    return out.reshape(n, c, h, w).astype(x.dtype)
+    return out.reshape(n, c, h, w)
 
 
 def random_rotation(x, degrees, generator=None, seed=None):
@@ -398,7 +412,7 @@ class MixedLoader:
 # --- test-time augmentation -------------------------------------------------------------------
 
 
-def tta_predict(model, x, views, batch_size=500):
+def tta_predict(model, x, views, batch_size=200):
     """Class probabilities averaged over fixed views of every test image.
 
     model : callable, NumPy (B, C, H, W) -> logits (B, K) (NumPy or torch), e.g.

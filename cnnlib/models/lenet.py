@@ -14,7 +14,8 @@ variant="original" follows the paper:
 
 * S2 and S4 add the four inputs of each 2x2 window, multiply by one trainable
   coefficient per map and add one trainable bias (`Subsample`).
-* The squashing function is the scaled tanh f(a) = 1.7159 tanh(2a/3) (`ScaledTanh`).
+* Every layer up to F6 (C1, S2, C3, S4, C5, F6) passes its weighted sums through the
+  squashing function, the scaled tanh f(a) = 1.7159 tanh(2a/3) (`ScaledTanh`).
 * C3 is not fully connected to S2: each of its 16 maps reads 3, 4 or 6 of the 6 input
   maps, 60 kernels in all, by the paper's table I (`SparseConv`). This broke symmetry
   between maps and cut C3 from 2,416 to 1,516 parameters.
@@ -56,12 +57,14 @@ class ScaledTanh(nn.Module):
     A, S = 1.7159, 2.0 / 3.0
 
     def forward(self, x):
-        self.t = namespace(x, names=["x"], fn="ScaledTanh").tanh(self.S * x)
-        self.out = self.A * self.t
+        t = namespace(x, names=["x"], fn="ScaledTanh").tanh(self.S * x)
+        self.cache = t  # tanh(S x): each call keeps its own (a layer may be used twice)
+        self.out = self.A * t
         return self.out
 
     def backward(self, dout):
-        return dout * (self.A * self.S) * (1 - self.t**2)
+        t = self.cache
+        return dout * (self.A * self.S) * (1 - t**2)
 
 
 class SubsampleCache(NamedTuple):
@@ -199,9 +202,11 @@ def lenet5(num_classes=10, variant="modern", in_channels=1):
     if variant == "original":
         return nn.Sequential(
             nn.Conv2d(in_channels, 6, 5),  # C1
+            ScaledTanh(),
             Subsample(6),  # S2
             ScaledTanh(),
             SparseConv(6, C3_TABLE),  # C3
+            ScaledTanh(),
             Subsample(16),  # S4
             ScaledTanh(),
             nn.Conv2d(16, 120, 5),  # C5
