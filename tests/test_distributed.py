@@ -89,6 +89,18 @@ def test_help_shows_every_default(capsys):
     assert "(default: write nothing)" in text and "(default: None)" not in text
 
 
+@pytest.mark.parametrize("batch", ["0", "100000"])
+def test_batch_size_outside_the_data_is_a_clear_error(batch, capsys):
+    from cnnlib.examples.ddp_digits import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--steps", "1", "--batch-size", batch])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --batch-size: must be at least 1 and smaller than the" in err
+    assert f"got {batch}" in err
+
+
 def test_shard_rejects_unequal_batches():
     from cnnlib.distributed import shard
 

@@ -8,7 +8,8 @@ Every rank sees the same sequence of global batches (same seed) and trains on it
 shard of each. Rank 0 prints the world size, the steps, the first and last loss, the time and
 the time of one gradient all-reduce, and writes the final parameters (``--out``) and those
 numbers (``--out`` + ``.json``). With the same seed, the parameters after N steps are the same
-whatever the number of processes.
+whatever the number of processes (up to rounding), because this model has no random layers
+such as dropout: each rank would draw its own masks.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def main(argv=None) -> int:
     opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
 
     data = load_digits(size=8, seed=args.seed)
+    n_train = len(data.y_train)
+    if not 1 <= args.batch_size < n_train:
+        _parser().error(
+            f"argument --batch-size: must be at least 1 and smaller than the {n_train} "
+            f"training images, got {args.batch_size}"
+        )
     x_all = torch.from_numpy(np.asarray(data.x_train, dtype=np.float64)).to(dtype)
     y_all = torch.from_numpy(np.asarray(data.y_train)).long()
     if args.device == "cuda":
