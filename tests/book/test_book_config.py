@@ -135,6 +135,7 @@ def test_toc_lists_existing_files_and_ends_with_the_appendices():
         "Part III — Learning",
         "Part IV — Architectures",
         "Part V — Training practice",
+        "Part VI — Beyond the classics",
         "Appendices",
     ]
     assert captions == [c for c in order if c in captions], captions
