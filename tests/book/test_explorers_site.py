@@ -117,6 +117,24 @@ def check_kernel_output(data, kernel, s, pixels):
     assert data["formula"] == formula_text(96, k, s["stride"], s["padding"], s["dilation"])
 
 
+def display_colours(out):
+    """What the explorer should draw: a signed output on blue -m .. white 0 .. red +m with
+    m = max |value|; an output >= 0 in grey from black at 0 to white at its largest value."""
+    lo, hi = out.min(), out.max()
+    if lo < 0:
+        m = max(-lo, hi)
+        t = np.floor(255 * (1 - np.abs(out) / m) + 0.5)
+        pos = out >= 0
+        rgb = np.stack([np.where(pos, 255, t), t, np.where(pos, t, 255)], axis=-1)
+        return rgb, f"colour: blue {_fmt(-m)} · white 0 · red {_fmt(m)}"
+    g = np.floor(out * (255 / hi if hi > 0 else 0) + 0.5)
+    return np.stack([g, g, g], axis=-1), f"grey: black 0 · white {_fmt(hi)}"
+
+
+def _fmt(v):
+    return str(int(v)) if float(v).is_integer() else f"{v:.2f}"
+
+
 def test_kernel_explorer_computes_what_cnnlib_computes(open_explorer):
     page, traffic = open_explorer("KernelExplorer")
     pixels = image_uint8("grace_hopper", 96).astype(np.float64)
@@ -130,6 +148,14 @@ def test_kernel_explorer_computes_what_cnnlib_computes(open_explorer):
         check_kernel_output(data, kernel, s, pixels)
         canvas = page.locator('.cnn-explorer canvas[aria-label="output image"]')
         assert canvas.evaluate("c => [c.height, c.width]") == data["shape"]
+        drawn = canvas.evaluate(
+            "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)"
+        )
+        out = np.reshape(data["output"], data["shape"])
+        rgb, scale = display_colours(out)
+        drawn = np.reshape(drawn, (*out.shape, 4))[..., :3]
+        assert np.abs(drawn - rgb).max() <= 1, "the output is drawn on the wrong colour scale"
+        assert scale in page.locator(".cnn-explorer .cnn-readout").inner_text()
         checked += 1
 
     check(KERNELS["sobel x"])  # as built

@@ -63,23 +63,45 @@ export function resize(kernel, k) {
   );
 }
 
-function draw(canvas, h, w, values) {
+// The colour of each value. Signed values (a kernel that sums to 0, such as an edge detector)
+// get a diverging map with a symmetric range, blue -m .. white 0 .. red +m, m = max |value|, so
+// that 0 is always white; values that are all >= 0 are grey from black at 0 to white at the
+// largest. Either way 0 keeps one colour whatever the image, as the chapter asks of a display.
+export function colourScale(values) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  if (lo < 0) {
+    const m = Math.max(-lo, hi);
+    const rgb = (v) => {
+      const t = Math.round(255 * (1 - Math.abs(v) / m));
+      return v >= 0 ? [255, t, t] : [t, t, 255];
+    };
+    return { rgb, text: `colour: blue ${fmt(-m)} · white 0 · red ${fmt(m)}` };
+  }
+  const scale = hi > 0 ? 255 / hi : 0;
+  const rgb = (v) => {
+    const g = Math.round(v * scale);
+    return [g, g, g];
+  };
+  return { rgb, text: `grey: black 0 · white ${fmt(hi)}` };
+}
+
+function fmt(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2);
+}
+
+function draw(canvas, h, w, values, scale = colourScale(values)) {
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext("2d");
   const picture = ctx.createImageData(w, h);
-  values.forEach((v, i) => {
-    const g = Math.round((v - lo) * scale);
-    picture.data.set([g, g, g, 255], 4 * i);
-  });
+  values.forEach((v, i) => picture.data.set([...scale.rgb(v), 255], 4 * i));
   ctx.putImageData(picture, 0, 0);
+  return scale;
 }
 
 function render({ model, el: host }) {
@@ -183,9 +205,9 @@ function render({ model, el: host }) {
     const out = filterImage(image, size, size, kernel, {
       stride, padding, dilation, mode, convolution: settings.operation === "convolution",
     });
-    draw(output, out.h, out.w, out.values);
+    const scale = draw(output, out.h, out.w, out.values);
     output.style.width = `${(2 * size * out.w) / size}px`;
-    readout.append(`   (output ${out.h}x${out.w})`);
+    readout.append(`   (output ${out.h}x${out.w})`, `\n${scale.text}`);
     const about = presets[model.get("preset")];
     if (about) readout.append(`\n${model.get("preset")}: ${about.text}`);
     const values = Array.from(out.values);
