@@ -132,13 +132,15 @@ def test_grad_cam_of_a_global_average_pooling_head_is_cam():
 
 @pytest.mark.parametrize("backend, dtype", CASES)
 @pytest.mark.parametrize("size, stride, value", [(3, 1, 0.0), (4, 2, 0.5), (8, 3, -1.0)])
-def test_occlusion_matches_a_loop_in_torch(backend, dtype, size, stride, value):
+@pytest.mark.parametrize("of", ["probability", "score"])
+def test_occlusion_matches_a_loop_in_torch(backend, dtype, size, stride, value, of):
     layer_backend(backend)
     (_, _, model), (_, _, t_model) = nets(backend, dtype)
     x, target = images(n=2, dtype=dtype), np.array([1, 2])
     got = interpret.occlusion(
-        model, to_backend(x, backend), target, size, stride, value, batch_size=5
+        model, to_backend(x, backend), target, size, stride, value, batch_size=5, of=of
     )
+    out_fn = (lambda s: torch.softmax(s, 1)) if of == "probability" else (lambda s: s)
     assert_same_library(got, backend)
     out = (8 - size) // stride + 1
     assert tuple(got.shape) == (2, out, out)
@@ -146,9 +148,9 @@ def test_occlusion_matches_a_loop_in_torch(backend, dtype, size, stride, value):
     with torch.no_grad():
         for m, i, j in np.ndindex(2, out, out):
             covered = torch.tensor(x[m : m + 1].astype(np.float64))
-            base = torch.softmax(t_model(covered), 1)[0, target[m]]
+            base = out_fn(t_model(covered))[0, target[m]]
             covered[..., i * stride : i * stride + size, j * stride : j * stride + size] = value
-            ref[m, i, j] = base - torch.softmax(t_model(covered), 1)[0, target[m]]
+            ref[m, i, j] = base - out_fn(t_model(covered))[0, target[m]]
     rtol, atol = TOLERANCES[dtype]
     np.testing.assert_allclose(to_numpy(got), ref, rtol=rtol, atol=atol * 10)
 
@@ -233,6 +235,8 @@ def test_bad_input_is_named():
         interpret.occlusion(model, x, 0, size=9)
     with pytest.raises(ValueError, match="occlusion: stride must be a positive int"):
         interpret.occlusion(model, x, 0, size=2, stride=0)
+    with pytest.raises(ValueError, match="occlusion: of must be 'probability' or 'score'"):
+        interpret.occlusion(model, x, 0, size=2, of="logit")
     with pytest.raises(ValueError, match="grad_cam_map: activations and gradients"):
         interpret.grad_cam_map(x, x[:, :2])
     with pytest.raises(ValueError, match="class_model: target must lie in"):

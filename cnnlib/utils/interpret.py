@@ -8,8 +8,8 @@ papers (softmax would couple it to the other classes). Gradients come from the m
 * :func:`input_gradient` -- ``ds_c/dx`` for every image of a batch.
 * :func:`saliency` -- its absolute value, the largest over the colour channels
   (Simonyan et al., 2014).
-* :func:`occlusion` -- how much the probability of class c drops when a square patch is
-  covered, for every position of the patch (Zeiler and Fergus, 2014).
+* :func:`occlusion` -- how much the probability (Zeiler and Fergus, 2014) or the score of
+  class c drops when a square patch is covered, for every position of the patch.
 * :func:`grad_cam_map` and :func:`grad_cam` -- the feature maps of one layer weighted by
   their spatially averaged gradients, ReLU, upsampled to the input (Selvaraju et al., 2017).
 * :func:`class_model` -- an input that maximises ``s_c - l2 * ||x||^2``, by gradient ascent
@@ -122,7 +122,7 @@ def saliency(model, x, target):
     return xp.max(xp.abs(input_gradient(model, x, target)), axis=1)
 
 
-def occlusion(model, x, target, size, stride=1, value=0.0, batch_size=256):
+def occlusion(model, x, target, size, stride=1, value=0.0, batch_size=256, of="probability"):
     """Occlusion sensitivity: the drop in the probability of `target` when a patch is covered.
 
     Parameters
@@ -134,12 +134,14 @@ def occlusion(model, x, target, size, stride=1, value=0.0, batch_size=256):
     stride : int, the step between patch positions
     value : the value written into the patch (0 is black for images in [0, 1])
     batch_size : how many occluded copies go through the model at once
+    of : ``"probability"`` (the softmax probability, as Zeiler and Fergus) or ``"score"``
+        (the logit, which does not saturate when the network is sure)
 
     Returns
     -------
     drop : (N, H_out, W_out), ``H_out = (H - size) // stride + 1`` (W likewise);
         ``drop[n, i, j] = p(x[n]) - p(x[n] covered at rows i*stride ... i*stride+size-1
-        and the same columns)``, p the softmax probability of ``target[n]``.
+        and the same columns)``, p the softmax probability of ``target[n]`` (or its score).
         Positive where covering the patch hurts the class.
 
     Forward passes only, under ``cnnlib.no_grad()``: N * H_out * W_out occluded images.
@@ -152,6 +154,9 @@ def occlusion(model, x, target, size, stride=1, value=0.0, batch_size=256):
             raise ValueError(f"{fn}: {name} must be a positive int, got {v!r}")
     if size > min(h, w):
         raise ValueError(f"{fn}: size {size} is larger than the image ({h}x{w})")
+    if of not in ("probability", "score"):
+        raise ValueError(f"{fn}: of must be 'probability' or 'score', got {of!r}")
+    out = (lambda s: F.softmax(s, dim=1)) if of == "probability" else (lambda s: s)
     t = _targets(target, n, fn)
     h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
     masks = np.zeros((h_out * w_out, 1, h, w))  # one patch position per mask
@@ -160,13 +165,13 @@ def occlusion(model, x, target, size, stride=1, value=0.0, batch_size=256):
     masks = asarray_like(masks, x, dtype=x.dtype)
     drop = np.empty((n, h_out * w_out))
     with no_grad():
-        base = F.softmax(model(x), dim=1)
+        base = out(model(x))
         _one_hot_like(base, t, fn)  # checks the model's output and the targets
         base = to_numpy(base)[np.arange(n), t]
         for m in range(n):
             covered = x[m : m + 1] * (1 - masks) + value * masks  # (P, C, H, W)
             for start in range(0, len(masks), batch_size):
-                p = to_numpy(F.softmax(model(covered[start : start + batch_size]), dim=1))
+                p = to_numpy(out(model(covered[start : start + batch_size])))
                 drop[m, start : start + batch_size] = base[m] - p[:, t[m]]
     return asarray_like(drop.reshape(n, h_out, w_out), x, dtype=x.dtype)
 
