@@ -2,7 +2,6 @@
 
 import hashlib
 import shutil
-import time
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -128,18 +127,6 @@ def test_a_folder_reads_the_idx_files(tmp_path):
     np.testing.assert_array_equal(y, y2)
     with pytest.raises(FileNotFoundError, match="load_fashion_mnist: .* lacks train-images"):
         load_fashion_mnist(tmp_path / "nothing")
-
-
-def test_loading_is_fast():
-    for loader in LOADERS.values():
-        best = min(_seconds(loader) for _ in range(3))
-        assert best < 0.5, f"{loader.__name__} took {best:.2f} s"
-
-
-def _seconds(loader):
-    start = time.perf_counter()
-    loader(kind="train")
-    return time.perf_counter() - start
 
 
 def test_fashion_classes():

@@ -80,17 +80,17 @@ export function colourScale(values) {
       const t = Math.round(255 * (1 - Math.abs(v) / m));
       return v >= 0 ? [255, t, t] : [t, t, 255];
     };
-    return { rgb, text: `colour: blue ${fmt(-m)} · white 0 · red ${fmt(m)}` };
+    return { rgb, text: `colour: blue ${rangeNumber(-m)} · white 0 · red ${rangeNumber(m)}` };
   }
   const scale = hi > 0 ? 255 / hi : 0;
   const rgb = (v) => {
     const g = Math.round(v * scale);
     return [g, g, g];
   };
-  return { rgb, text: `grey: black 0 · white ${fmt(hi)}` };
+  return { rgb, text: `grey: black 0 · white ${rangeNumber(hi)}` };
 }
 
-function fmt(v) {
+function rangeNumber(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
