@@ -138,6 +138,8 @@ def test_the_unfilled_skeleton_gets_a_friendly_failure(name, capsys):
     assert "still the skeleton" in result.problem.what
     assert "replace `raise NotImplementedError`" in result.hint
     assert "Traceback" not in out and "✗ 0 of" in out
+    too_long = [line for line in out.splitlines() if len(line) > _report.WIDTH]
+    assert not too_long, too_long  # the report fits the book's 80-column page
 
 
 def test_not_implemented_with_a_message_is_reported_as_such():

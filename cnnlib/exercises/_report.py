@@ -89,7 +89,7 @@ class CheckResult:
             return "\n".join(lines)
         p = self.problem
         lines.append(f"  {FAIL} {self.n_passed + 1}. {self.case}")
-        lines.append(f"      call:     {p.call}")
+        lines += _indent(p.call, "      call:     ", wrap=True)
         lines += _indent(p.what, "      problem:  ", wrap=True)
         if p.details:
             lines += _indent(p.details, "      ")
