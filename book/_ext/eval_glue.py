@@ -24,20 +24,39 @@ LOGGER = logging.getLogger(__name__)
 SAFE_BUILTINS = {f.__name__: f for f in (abs, round, int, float, str, min, max, len, sum)}
 
 
+def free_names(tree) -> set:
+    """The names an expression reads that it does not bind itself (a comprehension's loop
+    variable is bound inside it, so ``", ".join(f"{a:.0%}" for a in accs)`` needs only
+    ``accs``)."""
+    loaded, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+    return loaded - bound - SAFE_BUILTINS.keys()
+
+
+def evaluate(expression: str, lookup):
+    """The value of `expression`, its free names bound to ``lookup(name)`` (a literal's repr,
+    as ``cnnlib.viz.glue`` records it); only SAFE_BUILTINS are callable by name."""
+    tree = ast.parse(expression, mode="eval")
+    values = {name: ast.literal_eval(lookup(name)) for name in sorted(free_names(tree))}
+    # globals, not locals: a comprehension's own scope sees globals only
+    scope = {"__builtins__": SAFE_BUILTINS, **values}
+    return eval(compile(tree, "<eval role>", "eval"), scope)
+
+
 class EvalFromGlue(RoleBase):
     def run(self):
         expression = self.text
+
+        def lookup(name):
+            return retrieve_glue_data(self.document, name).data["text/plain"]
+
         try:
-            tree = ast.parse(expression, mode="eval")
-            names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-            values = {}
-            for name in sorted(names - SAFE_BUILTINS.keys()):
-                data = retrieve_glue_data(self.document, name).data
-                values[name] = ast.literal_eval(data["text/plain"])
-            result = eval(
-                compile(tree, "<eval role>", "eval"), {"__builtins__": SAFE_BUILTINS}, values
-            )
-        except (RetrievalError, SyntaxError, ValueError, KeyError, TypeError, NameError) as exc:
+            result = evaluate(expression, lookup)
+        except (
+            RetrievalError, SyntaxError, ValueError, KeyError, TypeError, NameError, IndexError
+        ) as exc:  # fmt: skip
             message = f"{{eval}}`{expression}`: {exc} (glue each name with cnnlib.viz.glue)"
             LOGGER.warning(message, location=(self.document["source"], self.line))
             return [], []

@@ -25,9 +25,9 @@ _PREFIX = "application/papermill.record/"
 def glue(name: str, value) -> None:
     """Record `value` under `name` (the variable's own name) for ``{eval}`` roles on the site.
 
-    value: a Python or NumPy scalar (stored as a plain int/float/bool), a str, or a tuple or
-    list of those; anything else is a TypeError, because the site must read the value back
-    exactly (``ast.literal_eval`` of its repr).
+    value: a Python or NumPy scalar (stored as a plain int/float/bool), a str, or a tuple,
+    list or dict (str or int keys) of those; anything else is a TypeError, because the site
+    must read the value back exactly (``ast.literal_eval`` of its repr).
     """
     from IPython.display import display
 
@@ -50,9 +50,11 @@ def _plain(value, name):
         return float(value)
     if isinstance(value, (tuple, list)):
         return type(value)(_plain(v, name) for v in value)
+    if isinstance(value, dict) and all(isinstance(k, (str, int)) for k in value):
+        return {k if isinstance(k, str) else int(k): _plain(v, name) for k, v in value.items()}
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # 0-d array or tensor
         return _plain(value.item(), name)
     raise TypeError(
-        f"glue: {name!r} must be a number, a str, or a tuple/list of them, "
+        f"glue: {name!r} must be a number, a str, or a tuple/list/dict of them, "
         f"got {type(value).__name__}"
     )
