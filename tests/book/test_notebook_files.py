@@ -151,3 +151,59 @@ def test_the_source_rule_catches_what_it_should():
     assert not uncited([("c", "Lo's slides {cite}`lo2021reactor` round down.")])
     assert not uncited([("c", "Quoted as code, `the notes` is not a claim.")])
     assert not uncited([("c", "These footnotes and the notebook are fine.")])
+
+
+# -- {eval} roles read variables the reader's kernel has -----------------------------------------
+
+EVAL_ROLE = re.compile(r"\{eval\}`([^`]*)`")
+
+
+def eval_names_not_yet_assigned(cells):
+    """(cell index, expression, names) for each {eval} whose free names no code cell above it
+    assigns (imports, defs and assignments count). jupyterlab-myst evaluates the expression in
+    the reader's kernel, where a name that was only glued under a new name does not exist."""
+    import ast
+    import builtins
+
+    assigned, problems = set(), []
+    for i, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            code = "\n".join(
+                line for line in source.splitlines() if not line.startswith(("%", "!"))
+            )
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    assigned.add(node.id)
+                elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    assigned.add(node.name)
+                elif isinstance(node, ast.alias):
+                    assigned.add((node.asname or node.name).split(".")[0])
+        elif cell["cell_type"] == "markdown":
+            for expression in EVAL_ROLE.findall(source):
+                names = [n for n in ast.walk(ast.parse(expression, mode="eval"))
+                         if isinstance(n, ast.Name)]  # fmt: skip
+                bound = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+                free = {n.id for n in names} - bound - assigned - set(dir(builtins))
+                if free:
+                    problems.append((i, expression, sorted(free)))
+    return problems
+
+
+@pytest.mark.parametrize("path", toc_notebooks(), ids=ids)
+def test_eval_roles_read_variables_assigned_above(path):
+    cells = json.loads(path.read_text(encoding="utf8"))["cells"]
+    assert not eval_names_not_yet_assigned(cells)
+
+
+def test_the_eval_rule_catches_a_name_glued_under_a_new_name():
+    def cell(kind, source):
+        return {"cell_type": kind, "source": source}
+
+    cells = [
+        cell("code", 'acc = 0.9\nglue("acc", acc)\nglue("err", 1 - acc)'),
+        cell("markdown", '{eval}`f"{acc:.0%}"` and {eval}`", ".join(str(a) for a in [acc])`'),
+        cell("markdown", "{eval}`err` and {eval}`late`"),
+        cell("code", "late = 1"),
+    ]
+    assert eval_names_not_yet_assigned(cells) == [(2, "err", ["err"]), (2, "late", ["late"])]
