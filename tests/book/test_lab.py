@@ -44,11 +44,15 @@ def free_port():
 
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab on a copy of book/ with the venv's kernel; yields (base URL, token, root)."""
+    """JupyterLab on a copy of book/ (with _toc.yml and the benchmark records) and the venv's
+    kernel; yields (base URL, token, root)."""
     root = tmp_path / "lab"
     shutil.copytree(
         REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
     )
+    # what the appendices and the teachers' page read from the repository a reader has cloned
+    shutil.copy(REPO / "_toc.yml", root / "_toc.yml")
+    shutil.copytree(REPO / "benchmarks" / "results", root / "benchmarks" / "results")
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
