@@ -149,13 +149,31 @@ RUN_EVERY_CELL = """async () => {
     && w.model.sharedModel.getSource().includes("{eval}`")
     && !(w.model.getMetadata("user_expressions") || []).length);
   for (let waited = 0; pending() && waited < 120; waited++) { await sleep(); }
-  const cells = [];
-  notebook.widgets.forEach((widget, i) => {
-    if (widget.model.type !== "markdown") return;
-    const myst = widget.node.querySelector(".myst");
-    cells.push({index: i, expressions: widget.model.getMetadata("user_expressions") || [],
-                text: myst ? myst.textContent : ""});
-  });
+  const read = () => {
+    const cells = [];
+    notebook.widgets.forEach((widget, i) => {
+      if (widget.model.type !== "markdown") return;
+      const myst = widget.node.querySelector(".myst");
+      cells.push({index: i, expressions: widget.model.getMetadata("user_expressions") || [],
+                  text: myst ? myst.textContent : ""});
+    });
+    return cells;
+  };
+  // A cell re-renders with its values after the metadata arrives: wait (at most 30 s) until
+  // every value that evaluated shows, as shown_as below writes it, so a cell still
+  // re-rendering is not mistaken for one that does not show its value.
+  const shown = (result) => {
+    const t = (result.data || {})["text/plain"] || "";
+    const quoted = t.length > 1 && (t[0] === "'" || t[0] === '"') && t.at(-1) === t[0];
+    return quoted ? t.slice(1, -1) : t;
+  };
+  const rendered = (cells) => cells.every((c) => c.expressions.every(
+    (e) => !e.result || e.result.status !== "ok" || c.text.includes(shown(e.result))));
+  let cells = read();
+  for (let waited = 0; !rendered(cells) && waited < 120; waited++) {
+    await sleep();
+    cells = read();
+  }
   return cells;
 }"""
 
