@@ -6,6 +6,7 @@ from cnnlib.data.digits import Digits, load_digits, resize
 from cnnlib.data.loader import DataLoader
 from cnnlib.data.mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_mnist
 from cnnlib.data.readers import CIFAR10, CIFAR10_CLASSES, load_cifar10, read_idx
+from cnnlib.data.scenes import ShapeScenes, make_shape_scenes
 from cnnlib.data.shapes import SHAPES, Shapes, draw_shape, make_shapes
 
 __all__ = [
@@ -25,4 +26,6 @@ __all__ = [
     "Shapes",
     "draw_shape",
     "make_shapes",
+    "ShapeScenes",
+    "make_shape_scenes",
 ]

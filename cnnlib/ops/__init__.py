@@ -2,11 +2,13 @@
 
 ``StochasticDepth`` / ``stochastic_depth`` (drop a residual branch per sample),
 ``SqueezeExcitation`` (re-weight channels by a gate computed from their averages),
-``Conv2dNormActivation`` (conv -> norm -> activation) and ``Permute`` (reorder axes).
+``Conv2dNormActivation`` (conv -> norm -> activation), ``Permute`` (reorder axes), and for
+detection ``box_area``, ``box_iou`` and ``nms`` (non-maximum suppression).
 They live here, not in ``cnnlib.nn``, because torch keeps them in torchvision.ops; the
 models in ``cnnlib.models`` are built from them and from ``cnnlib.nn``.
 """
 
+from cnnlib.ops.boxes import box_area, box_iou, nms
 from cnnlib.ops.misc import Conv2dNormActivation, Permute
 from cnnlib.ops.squeeze_excitation import SqueezeExcitation
 from cnnlib.ops.stochastic_depth import (
@@ -24,4 +26,7 @@ __all__ = [
     "SqueezeExcitation",
     "Conv2dNormActivation",
     "Permute",
+    "box_area",
+    "box_iou",
+    "nms",
 ]
