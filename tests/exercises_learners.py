@@ -377,3 +377,33 @@ def make_grad_cam(relu=True, weights="mean", normalise=False, swap=False, relu_e
         return cam
 
     return grad_cam
+
+
+def make_nms(strict=True, ascending=False, chain=False, plus_one=False, by_index=False, mask=False):
+    """A learner's NMS with plain loops: an IoU function, a sorted visit, a list of kept boxes."""
+
+    def iou(a, b):
+        e = 1 if plus_one else 0
+        w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + e)
+        h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + e)
+        area_a = (a[2] - a[0] + e) * (a[3] - a[1] + e)
+        area_b = (b[2] - b[0] + e) * (b[3] - b[1] + e)
+        return w * h / (area_a + area_b - w * h)
+
+    def nms(boxes, scores, iou_threshold):
+        order = sorted(range(len(boxes)), key=lambda i: (scores[i] if ascending else -scores[i], i))
+        keep = []
+        for rank, i in enumerate(order):
+            rivals = order[:rank] if chain else keep
+            overlaps = [iou(boxes[j], boxes[i]) for j in rivals]
+            if strict:
+                dropped = any(v > iou_threshold for v in overlaps)
+            else:
+                dropped = any(v >= iou_threshold for v in overlaps)
+            if not dropped:
+                keep.append(i)
+        if mask:
+            return np.isin(np.arange(len(boxes)), keep)
+        return sorted(keep) if by_index else keep
+
+    return nms

@@ -17,6 +17,7 @@ import pytest
 import cnnlib.exercises as E
 from cnnlib import functional as F
 from cnnlib.exercises import _compare, _report
+from cnnlib.ops import nms
 
 
 def _conv_backward(dout, x, w, stride, padding):
@@ -62,6 +63,7 @@ CHECKERS = {
     "check_batch_norm": (F.batch_norm, L.make_batch_norm()),
     "check_batch_norm_backward": (_bn_backward, L.make_batch_norm_backward()),
     "check_grad_cam": (L.make_grad_cam(), L.make_grad_cam()),
+    "check_nms": (nms, L.make_nms()),
 }
 NAMES = sorted(CHECKERS)
 

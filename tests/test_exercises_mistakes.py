@@ -459,6 +459,12 @@ MISTAKES = {
         "apply the ReLU once",
         2,
     ),
+    "nms: indices sorted": (E.check_nms, L.make_nms(by_index=True), "wrong order", 2),
+    "nms: a mask": (E.check_nms, L.make_nms(mask=True), "not a True/False mask", 1),
+    "nms: lowest score first": (E.check_nms, L.make_nms(ascending=True), "highest score", 1),
+    "nms: +1 widths": (E.check_nms, L.make_nms(plus_one=True), "x2 - x1 + 1", 3),
+    "nms: >=": (E.check_nms, L.make_nms(strict=False), "use >, not >=", 4),
+    "nms: suppressed boxes suppress": (E.check_nms, L.make_nms(chain=True), "only kept", 5),
 }
 
 

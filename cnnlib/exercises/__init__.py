@@ -23,6 +23,7 @@ from cnnlib.exercises.backprop import check_conv2d_backward, check_relu_backward
 from cnnlib.exercises.batchnorm import check_batch_norm
 from cnnlib.exercises.batchnorm_backward import check_batch_norm_backward
 from cnnlib.exercises.conv import check_conv2d
+from cnnlib.exercises.detection import check_nms
 from cnnlib.exercises.gradcam import check_grad_cam
 from cnnlib.exercises.im2col import check_im2col
 from cnnlib.exercises.initialisation import check_init_std
@@ -48,4 +49,5 @@ __all__ = [
     "check_batch_norm",
     "check_batch_norm_backward",
     "check_grad_cam",
+    "check_nms",
 ]
