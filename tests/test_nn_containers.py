@@ -168,6 +168,13 @@ def test_container_errors():
     cat(np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"Concat.backward: dout has shape \(1, 2\)"):
         cat.backward(np.zeros((1, 2)))
+    # a U-Net join whose two sides disagree: 15 rows pooled to 7 come back as 14
+    down_up = nn.Sequential(nn.MaxPool2d(2), nn.Upsample(scale_factor=2))
+    join = nn.Concat(nn.Identity(), down_up)
+    with pytest.raises(ValueError, match=r"equal sizes on every axis except dim=1.*15, 15.*14, 14"):
+        join(np.zeros((1, 2, 15, 15)))
+    with pytest.raises(ValueError, match=r"same number of axes, and dim=3"):
+        nn.Concat(nn.Identity(), dim=3)(np.zeros((2, 3)))
 
 
 def _named(m):

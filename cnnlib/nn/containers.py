@@ -258,6 +258,25 @@ class Residual(Module):
         return self.body.backward(dout) + d_skip
 
 
+def _check_joinable(outs, dim):
+    """Concat's branches must agree on every axis but `dim` (torch.cat's rule)."""
+    shapes = [tuple(o.shape) for o in outs]
+    ndim = len(shapes[0])
+    if any(len(s) != ndim for s in shapes) or not -ndim <= dim < ndim:
+        raise ValueError(
+            f"Concat: every branch must return an array with the same number of axes, "
+            f"and dim={dim} must be one of them; the branches returned shapes {shapes}"
+        )
+    axis = dim % ndim
+    trimmed = {s[:axis] + s[axis + 1 :] for s in shapes}
+    if len(trimmed) > 1:
+        raise ValueError(
+            f"Concat: the branches' outputs must have equal sizes on every axis except "
+            f"dim={dim}, got shapes {shapes} (a skip connection whose two sides were pooled "
+            "and upsampled to different sizes gives this: pad or crop one side)"
+        )
+
+
 class ConcatCache(NamedTuple):
     sizes: tuple  # each branch's width along dim
 
@@ -281,6 +300,7 @@ class Concat(Module):
         with shared_input(x, "Concat"):  # no in-place write into x: every branch reads it
             outs = [b(x) for b in self._modules.values()]
         xp = namespace(*outs, fn="Concat")
+        _check_joinable(outs, self.dim)
         self.cache = ConcatCache(tuple(o.shape[self.dim] for o in outs))
         self.out = xp.concat(outs, axis=self.dim)
         return self.out
